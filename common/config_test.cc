@@ -84,7 +84,7 @@ address = "127.0.0.1:9100"
 }
 
 TEST(ConfigTest, SyntaxErrorsGiveLineAndColumn) {
-  ExpectError("root = \"/x\"\nstate = [\n", "test.toml:3:");
+  ExpectError("root = \"/x\"\nstate = [\n", "test.toml:2:11: Error while parsing array");
   ExpectError("root = \"/x\"\nstate = \"/y\n", "test.toml:2:");
   Status s = ParseError("root = = 1");
   EXPECT_TRUE(s.message().rfind("config test.toml:1:", 0) == 0) << s.message();

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <regex>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +13,19 @@
 
 namespace berth {
 namespace {
+
+// "2024-05-01T10:00:00.123456+00:00": digits where the template has '9'.
+bool IsTimestamp(std::string_view text) {
+  constexpr std::string_view kShape = "9999-99-99T99:99:99.999999+99:99";
+  if (text.size() != kShape.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (kShape[i] == '9' ? !digit : (text[i] != kShape[i] && !(i == 26 && text[i] == '-'))) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Runs `fn` with stderr redirected to a file and returns what was written.
 template <typename Fn>
@@ -51,10 +63,10 @@ TEST(LoggingTest, PlainStderrHasTimestampsNameAndLevel) {
     spdlog::info("started key={}", 1);
   });
   EXPECT_EQ(spdlog::default_logger()->name(), "berth-test");
-  EXPECT_TRUE(std::regex_match(
-      text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d berth-test )"
-                       R"(info: started key=1\n)")))
-      << text;
+  size_t space = text.find(' ');
+  ASSERT_NE(space, std::string::npos) << text;
+  EXPECT_TRUE(IsTimestamp(text.substr(0, space))) << text;
+  EXPECT_EQ(text.substr(space), " berth-test info: started key=1\n");
 }
 
 TEST(LoggingTest, JournalStreamDropsTimestampsAndAddsPriority) {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -108,6 +107,12 @@ Result<std::string> FindProgram(const std::string& name) {
   return Error(Code::kNotFound, "spawn {}: executable not found in PATH", name);
 }
 
+// Raw system calls: glibc 2.36's <sys/pidfd.h> lacks extern "C".
+int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int PidfdSendSignal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
 Status CheckFd(int fd, bool std_stream) {
   if (fd >= 0 || (std_stream && (fd == SpawnOptions::kInherit || fd == SpawnOptions::kDevNull))) {
     return Status::Ok();
@@ -192,7 +197,7 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
     }
     return ErrnoStatus(child_error.err, what);
   }
-  UniqueFd pidfd(::pidfd_open(pid, 0));
+  UniqueFd pidfd(PidfdOpen(pid));
   return ChildProcess(pid, std::move(pidfd));
 }
 
@@ -252,7 +257,7 @@ Result<std::optional<ExitStatus>> ChildProcess::TryWait() {
 Status ChildProcess::Kill(int sig) {
   if (pid_ <= 0) return Error(Code::kFailedPrecondition, "kill: no child process");
   if (exit_) return Error(Code::kNotFound, "kill {}: process already exited", pid_);
-  int r = pidfd_ ? ::pidfd_send_signal(pidfd_.get(), sig, nullptr, 0) : ::kill(pid_, sig);
+  int r = pidfd_ ? PidfdSendSignal(pidfd_.get(), sig) : ::kill(pid_, sig);
   if (r != 0) return ErrnoStatus(errno, fmt::format("kill {}", pid_));
   return Status::Ok();
 }

@@ -25,6 +25,9 @@ ChildProcess SpawnOrDie(SpawnOptions options) {
   return std::move(child).value();
 }
 
+// The output, or the error text (so a failure shows up in the comparison, never as UB).
+std::string Out(const Result<std::string>& r) { return r.ok() ? *r : r.status().ToString(); }
+
 bool Alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
 TEST(ChildProcessTest, WaitReportsExitCodeAndSignal) {
@@ -111,13 +114,13 @@ TEST(ChildProcessTest, StdioDevNullAndInherit) {
 TEST(ChildProcessTest, EnvCwdAndSession) {
   SpawnOptions options{.argv = {"sh", "-c", "echo \"$FOO\"; pwd"}, .env = {{"FOO=bar"}}};
   options.cwd = "/";
-  EXPECT_EQ(*RunCapture(options, "", milliseconds(10000)), "bar\n/\n");
+  EXPECT_EQ(Out(RunCapture(options, "", milliseconds(10000))), "bar\n/\n");
 
   const char* leader =
-      R"(read pid comm state ppid pgrp sid rest < /proc/$$/stat; [ "$sid" = "$$" ] && echo yes)";
-  EXPECT_EQ(*RunCapture({"sh", "-c", leader}), "");
+      R"(read pid comm state ppid pgrp sid rest < /proc/$$/stat; [ "$sid" = "$$" ] && echo yes || echo no)";
+  EXPECT_EQ(Out(RunCapture({"sh", "-c", leader})), "no\n");
   SpawnOptions session{.argv = {"sh", "-c", leader}, .new_session = true};
-  EXPECT_EQ(*RunCapture(session, "", milliseconds(10000)), "yes\n");
+  EXPECT_EQ(Out(RunCapture(session, "", milliseconds(10000))), "yes\n");
 }
 
 TEST(ChildProcessTest, ChildStartsWithDefaultSignals) {
@@ -162,7 +165,7 @@ TEST(ChildProcessTest, SpawnErrorsNameTheStep) {
 }
 
 TEST(RunCaptureTest, CapturesStdoutAndFeedsStdin) {
-  EXPECT_EQ(*RunCapture({"echo", "hello"}), "hello\n");
+  EXPECT_EQ(Out(RunCapture({"echo", "hello"})), "hello\n");
   std::string big(1 << 20, 'z');  // larger than a pipe buffer both ways
   auto echoed = RunCapture({"cat"}, big);
   ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();

@@ -1,6 +1,8 @@
 #include "common/status.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace berth {
@@ -34,6 +36,11 @@ Status Status::Annotate(std::string_view context) const {
 std::string Status::ToString() const {
   if (ok()) return "OK";
   return fmt::format("{}: {}", CodeName(code()), message());
+}
+
+void DieOnBadResultAccess(const Status& status) {
+  std::fprintf(stderr, "fatal: value of a failed Result accessed: %s\n", status.ToString().c_str());
+  std::abort();
 }
 
 Code CodeFromErrno(int err) {

@@ -80,6 +80,9 @@ Status Error(Code code, fmt::format_string<Args...> format, Args&&... args) {
 Status ErrnoStatus(int err, std::string_view what);
 Code CodeFromErrno(int err);
 
+// Accessing the value of a failed Result is a bug: it aborts, printing the status.
+[[noreturn]] void DieOnBadResultAccess(const Status& status);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -90,15 +93,19 @@ class [[nodiscard]] Result {
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  T& value() & { return Check(), *value_; }
+  const T& value() const& { return Check(), *value_; }
+  T&& value() && { return Check(), std::move(*value_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
 
  private:
+  void Check() const {
+    if (!value_.has_value()) DieOnBadResultAccess(status_);
+  }
+
   std::optional<T> value_;
   Status status_;
 };

@@ -38,5 +38,10 @@ TEST(StatusTest, ResultPropagation) {
   EXPECT_EQ(from_ok.status().code(), Code::kInternal);
 }
 
+TEST(StatusDeathTest, ValueOfFailedResultAborts) {
+  Result<int> failed = Error(Code::kNotFound, "gone");
+  EXPECT_DEATH((void)*failed, "value of a failed Result accessed: NOT_FOUND: gone");
+}
+
 }  // namespace
 }  // namespace berth
