@@ -1,11 +1,10 @@
 #include "common/config.h"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <set>
-
-#include <toml++/toml.h>
 
 #include "common/fs.h"
 #include "common/logging.h"
@@ -48,7 +47,8 @@ class Reader {
              int64_t& out) const {
     BERTH_RETURN_IF_ERROR(Get<int64_t>(t, prefix, key, "an integer", out));
     if (out >= min) return Status::Ok();
-    return Fail(t.get(key)->source(), fmt::format("\"{}{}\" must be at least {}", prefix, key, min));
+    return Fail(t.get(key)->source(),
+                fmt::format("\"{}{}\" must be at least {}", prefix, key, min));
   }
   // A sub-table, or nullptr if absent.
   Result<const toml::table*> Table(const toml::table& t, std::string_view prefix,
@@ -110,12 +110,14 @@ Status ReadServices(const Reader& r, const toml::table& t, Config::Services& out
                            [&](const Config::Service& s) { return s.name == key.str(); });
     if (it == out.list.end()) {
       return r.Fail(key.source(), fmt::format("unknown key \"services.binaries.{}\": not in "
-                                              "services.names", key.str()));
+                                              "services.names",
+                                              key.str()));
     }
     std::optional<std::string> path = node.value_exact<std::string>();
     if (!path || path->empty() || path->front() != '/') {
       return r.Fail(node.source(), fmt::format("\"services.binaries.{}\" must be an absolute "
-                                               "path", key.str()));
+                                               "path",
+                                               key.str()));
     }
     it->binary = *path;
   }
@@ -146,29 +148,29 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
     return r.Fail(e.source(), e.description());
   }
   Config c;
-  BERTH_RETURN_IF_ERROR(r.CheckKeys(doc, "", {"root", "state", "log_level", "services",
-                                              "restart_backoff_initial_ms",
-                                              "restart_backoff_max_ms", "events", "content",
-                                              "metrics"}));
+  BERTH_RETURN_IF_ERROR(
+      r.CheckKeys(doc, "",
+                  {"root", "state", "log_level", "services", "restart_backoff_initial_ms",
+                   "restart_backoff_max_ms", "events", "content", "metrics"}));
   BERTH_RETURN_IF_ERROR(r.String(doc, "", "root", c.root));
   BERTH_RETURN_IF_ERROR(r.String(doc, "", "state", c.state));
   BERTH_RETURN_IF_ERROR(r.String(doc, "", "log_level", c.log_level));
-  BERTH_RETURN_IF_ERROR(r.Int(doc, "", "restart_backoff_initial_ms", 1,
-                              c.restart_backoff_initial_ms));
+  BERTH_RETURN_IF_ERROR(
+      r.Int(doc, "", "restart_backoff_initial_ms", 1, c.restart_backoff_initial_ms));
   BERTH_RETURN_IF_ERROR(r.Int(doc, "", "restart_backoff_max_ms", 1, c.restart_backoff_max_ms));
   BERTH_ASSIGN_OR_RETURN(const toml::table* services, r.Table(doc, "", "services"));
   if (services) BERTH_RETURN_IF_ERROR(ReadServices(r, *services, c.services));
   BERTH_ASSIGN_OR_RETURN(const toml::table* events, r.Table(doc, "", "events"));
   if (events) {
     BERTH_RETURN_IF_ERROR(r.CheckKeys(*events, "events.", {"max_log_entries"}));
-    BERTH_RETURN_IF_ERROR(r.Int(*events, "events.", "max_log_entries", 1,
-                                c.events.max_log_entries));
+    BERTH_RETURN_IF_ERROR(
+        r.Int(*events, "events.", "max_log_entries", 1, c.events.max_log_entries));
   }
   BERTH_ASSIGN_OR_RETURN(const toml::table* content, r.Table(doc, "", "content"));
   if (content) {
     BERTH_RETURN_IF_ERROR(r.CheckKeys(*content, "content.", {"ingest_expiry_hours"}));
-    BERTH_RETURN_IF_ERROR(r.Int(*content, "content.", "ingest_expiry_hours", 1,
-                                c.content.ingest_expiry_hours));
+    BERTH_RETURN_IF_ERROR(
+        r.Int(*content, "content.", "ingest_expiry_hours", 1, c.content.ingest_expiry_hours));
   }
   BERTH_ASSIGN_OR_RETURN(const toml::table* metrics, r.Table(doc, "", "metrics"));
   if (metrics) {

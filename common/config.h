@@ -29,8 +29,8 @@ struct Config {
     // false (systemd mode): systemd runs them and berthd spawns nothing.
     bool spawn = true;
     // In start order.
-    std::vector<Service> list = {{"content", ""}, {"snapshot", ""}, {"metadata", ""},
-                                 {"runtime", ""}};
+    std::vector<Service> list = {
+        {"content", ""}, {"snapshot", ""}, {"metadata", ""}, {"runtime", ""}};
     bool operator==(const Services&) const = default;
   } services;
 

@@ -1,8 +1,8 @@
 #include "common/config.h"
 
-#include <sstream>
-
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 #include "common/fs.h"
 #include "common/temp_dir.h"
@@ -64,7 +64,8 @@ max_log_entries = 7
 ingest_expiry_hours = 2
 [metrics]
 address = "127.0.0.1:9100"
-)", "full.toml");
+)",
+                            "full.toml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->root, "/data/berth");
   EXPECT_EQ(config->state, "/tmp/berth-state");
@@ -79,8 +80,7 @@ address = "127.0.0.1:9100"
   EXPECT_EQ(config->content.ingest_expiry_hours, 2);
   EXPECT_EQ(config->metrics.address, "127.0.0.1:9100");
   EXPECT_EQ(ServiceBinaryPath(config->services.list[0], "/usr/bin"), "/usr/bin/berth-content");
-  EXPECT_EQ(ServiceBinaryPath(config->services.list[1], "/usr/bin"),
-            "/opt/berth/berth-metadata");
+  EXPECT_EQ(ServiceBinaryPath(config->services.list[1], "/usr/bin"), "/opt/berth/berth-metadata");
 }
 
 TEST(ConfigTest, SyntaxErrorsGiveLineAndColumn) {

@@ -68,8 +68,7 @@ Result<Digest> ParseDigest(std::string_view text) {
 
 Hasher::Hasher() : Hasher(kSha256) {}
 
-Hasher::Hasher(std::string_view algorithm)
-    : algorithm_(algorithm), ctx_(EVP_MD_CTX_new()) {
+Hasher::Hasher(std::string_view algorithm) : algorithm_(algorithm), ctx_(EVP_MD_CTX_new()) {
   if (!ctx_) std::abort();  // out of memory
   Reset();
 }

@@ -5,14 +5,14 @@
 // A Digest is only ever built by ParseDigest (strict) or by hashing, so code holding one may use
 // its hex as a file name: it never contains '/', '.', uppercase letters or anything but [0-9a-f].
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
 #include <compare>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include "common/status.h"
 #include "common/unique_fd.h"

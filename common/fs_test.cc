@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -9,8 +10,6 @@
 #include <unistd.h>
 
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "common/temp_dir.h"
 

@@ -1,14 +1,13 @@
 #include "common/logging.h"
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/stdout_sinks.h>
 
 namespace berth {
 namespace {
@@ -18,8 +17,7 @@ class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    static constexpr std::string_view kPrefixes[] = {"<7>", "<7>", "<6>", "<4>",
-                                                     "<3>", "<2>", ""};
+    static constexpr std::string_view kPrefixes[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", ""};
     auto index = static_cast<size_t>(msg.level);
     std::string_view prefix = index < std::size(kPrefixes) ? kPrefixes[index] : "";
     dest.append(prefix.data(), prefix.data() + prefix.size());

@@ -7,10 +7,10 @@
 // look like "2024-05-01T10:00:00.123456+00:00 berth-content info: message".
 // Messages follow the convention "what happened key=value key=value".
 
+#include <spdlog/spdlog.h>
+
 #include <string>
 #include <string_view>
-
-#include <spdlog/spdlog.h>
 
 #include "common/status.h"
 

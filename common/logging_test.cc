@@ -1,12 +1,11 @@
 #include "common/logging.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <gtest/gtest.h>
 
 #include "common/fs.h"
 #include "common/temp_dir.h"

@@ -53,6 +53,9 @@ struct SpawnOptions {
   std::vector<int> extra_fds{};
   // Start a new session (setsid): the child leaves the parent's process group and terminal.
   bool new_session = false;
+  // Start a new process group (setpgid(0, 0)) led by the child, so kill(-pid, sig) reaches the
+  // child and every descendant that stays in the group. Implied by new_session.
+  bool new_process_group = false;
   // Signal sent to the child when the parent *thread* that spawned it exits (PR_SET_PDEATHSIG).
   // 0 = none. Spawn from a long-lived thread (the loop thread) when using this.
   int parent_death_signal = 0;
@@ -105,9 +108,11 @@ class ChildProcess {
 };
 
 // Runs a command to completion and returns its stdout. `stdin_data` is fed to its stdin
-// (empty: stdin is /dev/null). The child's stderr is captured too. Errors:
+// (empty: stdin is /dev/null). The child's stderr is captured too. The command runs in its own
+// process group. Errors:
 //   - the spawn errors above;
-//   - DEADLINE_EXCEEDED when it is not done within `timeout` (it is then SIGKILLed and reaped);
+//   - DEADLINE_EXCEEDED when it is not done within `timeout` (its whole process group is then
+//     SIGKILLed and the child reaped);
 //   - UNKNOWN when it exits non-zero or by a signal: "<argv>: exit code 1: <stderr tail>".
 // Output is held in memory: for commands with bounded output (runc state, tar --version...).
 Result<std::string> RunCapture(const std::vector<std::string>& argv,

@@ -109,6 +109,7 @@ Result<std::string> RunCapture(SpawnOptions options, std::string_view stdin_data
     child_ends[2].reset(fds[1]);
     options.stdin_fd = fds[1];
   }
+  options.new_process_group = true;
   options.stdout_fd = child_ends[0].get();
   options.stderr_fd = child_ends[1].get();
   BERTH_ASSIGN_OR_RETURN(ChildProcess child, ChildProcess::Spawn(options));
@@ -137,7 +138,7 @@ Result<std::string> RunCapture(SpawnOptions options, std::string_view stdin_data
     BERTH_ASSIGN_OR_RETURN(status, WaitUntil(child, deadline));
   }
   if (!status) {
-    (void)child.Kill(SIGKILL);
+    ::kill(-child.pid(), SIGKILL);  // the group: helpers it started too (not yet reaped: safe)
     (void)child.Wait();
     return Error(Code::kDeadlineExceeded, "{}: timed out after {} ms", command, timeout.count());
   }

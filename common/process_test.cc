@@ -1,15 +1,15 @@
 #include "common/process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "common/fs.h"
+#include "common/temp_dir.h"
 
 namespace berth {
 namespace {
@@ -17,7 +17,8 @@ namespace {
 using std::chrono::milliseconds;
 
 // Lists the fds the shell has open, as seen in /proc from inside the child.
-constexpr char kListFds[] = R"(for f in /proc/$$/fd/*; do [ -e "$f" ] && echo "${f##*/}"; done; true)";
+constexpr char kListFds[] =
+    R"(for f in /proc/$$/fd/*; do [ -e "$f" ] && echo "${f##*/}"; done; true)";
 
 ChildProcess SpawnOrDie(SpawnOptions options) {
   auto child = ChildProcess::Spawn(options);
@@ -116,11 +117,15 @@ TEST(ChildProcessTest, EnvCwdAndSession) {
   options.cwd = "/";
   EXPECT_EQ(Out(RunCapture(options, "", milliseconds(10000))), "bar\n/\n");
 
-  const char* leader =
-      R"(read pid comm state ppid pgrp sid rest < /proc/$$/stat; [ "$sid" = "$$" ] && echo yes || echo no)";
+  const char* leader = R"(read pid comm state ppid pgrp sid rest < /proc/$$/stat;
+                          [ "$sid" = "$$" ] && echo yes || echo no)";
   EXPECT_EQ(Out(RunCapture({"sh", "-c", leader})), "no\n");
   SpawnOptions session{.argv = {"sh", "-c", leader}, .new_session = true};
   EXPECT_EQ(Out(RunCapture(session, "", milliseconds(10000))), "yes\n");
+  // RunCapture's own process group: the shell leads it (pgrp == pid).
+  EXPECT_EQ(Out(RunCapture(
+                {"sh", "-c", R"(read p c s pp pgrp rest < /proc/$$/stat; echo $((pgrp - $$)))"})),
+            "0\n");
 }
 
 TEST(ChildProcessTest, ChildStartsWithDefaultSignals) {
@@ -190,9 +195,19 @@ TEST(RunCaptureTest, TimeoutKillsTheChild) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kDeadlineExceeded);
   EXPECT_LT(elapsed, std::chrono::seconds(10));
-  // A child that closed its stdout but keeps running still times out.
-  auto quiet = RunCapture({"sh", "-c", "exec >&- 2>&-; sleep 30"}, "", milliseconds(200));
+  // A child that closed its stdout but keeps running still times out, and the helper it started
+  // dies with it (dash forks for `sleep`; the whole process group is killed).
+  auto dir = TempDir::Create("process-test");
+  ASSERT_TRUE(dir.ok());
+  std::string script = "echo $$ > " + dir->Join("pid") + "; exec >&- 2>&-; sleep 30; true";
+  auto quiet = RunCapture({"sh", "-c", script}, "", milliseconds(300));
   EXPECT_EQ(quiet.status().code(), Code::kDeadlineExceeded);
+  pid_t group = std::stoi(ReadFile(dir->Join("pid")).value());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (::kill(-group, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+    ::usleep(10000);  // killed helpers are zombies until init reaps them
+  }
+  EXPECT_NE(::kill(-group, 0), 0) << "processes of group " << group << " survived";
 }
 
 }  // namespace

@@ -48,8 +48,8 @@ std::string FormatRfc3339Nano(int64_t unix_nanos) {
   time_t t = static_cast<time_t>(secs);
   struct tm tm;
   ::gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
 }
 
 Result<int64_t> ParseRfc3339(std::string_view s) {
@@ -106,8 +106,14 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
   if (text == "0") return std::chrono::nanoseconds(0);
   if (text.empty()) return bad("empty");
   static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"ns", 1},          {"us", 1'000},     {"\xc2\xb5s", 1'000}, {"ms", 1'000'000},
-      {"s", 1'000'000'000}, {"m", 60'000'000'000}, {"h", 3'600'000'000'000}};
+      {"ns", 1},
+      {"us", 1'000},
+      {"\xc2\xb5s", 1'000},
+      {"ms", 1'000'000},
+      {"s", 1'000'000'000},
+      {"m", 60'000'000'000},
+      {"h", 3'600'000'000'000},
+  };
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   int64_t total = 0;
   std::string_view rest = text;
@@ -115,7 +121,8 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
     int64_t value = 0;
     size_t digits = 0;
     for (; digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9'; ++digits) {
-      if (value > (kMax - 9) / 10) return Error(Code::kOutOfRange, "duration \"{}\" too large", text);
+      if (value > (kMax - 9) / 10)
+        return Error(Code::kOutOfRange, "duration \"{}\" too large", text);
       value = value * 10 + (rest[digits] - '0');
     }
     if (digits == 0) return bad("expected a number");
