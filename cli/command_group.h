@@ -24,8 +24,7 @@ struct CommandGroup {
 std::vector<CommandGroup>& CommandTable();
 
 struct CommandGroupRegistrar {
-  CommandGroupRegistrar(std::string name,
-                        std::function<void(CLI::App&, CliContext&)> add) {
+  CommandGroupRegistrar(std::string name, std::function<void(CLI::App&, CliContext&)> add) {
     CommandTable().push_back({std::move(name), std::move(add)});
   }
 };

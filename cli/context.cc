@@ -29,9 +29,10 @@ ipc::CallOptions CliContext::Options(std::chrono::milliseconds default_timeout) 
 std::string CliContext::Describe(const std::string& service, const Status& status) const {
   if (status.code() == Code::kUnavailable && status.message().starts_with("cannot reach")) {
     std::string daemon = service == "berthd" ? "berthd" : "berth-" + service;
-    return fmt::format("cannot reach {} at {}: is {} running? (berthd starts it; check "
-                       "`berthctl services ls` and --state)",
-                       daemon, SocketFor(service), daemon);
+    return fmt::format(
+        "cannot reach {} at {}: is {} running? (berthd starts it; check "
+        "`berthctl services ls` and --state)",
+        daemon, SocketFor(service), daemon);
   }
   return status.message().empty() ? CodeName(status.code()) : status.message();
 }
@@ -82,9 +83,7 @@ void CliContext::PrintTable(const std::vector<std::string>& header,
   for (auto& row : rows) print_row(row);
 }
 
-void CliContext::PrintJson(const nlohmann::json& value) const {
-  fmt::print("{}\n", value.dump(2));
-}
+void CliContext::PrintJson(const nlohmann::json& value) const { fmt::print("{}\n", value.dump(2)); }
 
 std::function<void()> Run(CliContext& context, std::function<int()> body) {
   return [&context, body = std::move(body)] { context.exit_code = body(); };

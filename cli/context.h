@@ -27,7 +27,8 @@ class CliContext {
   // A blocking client for a service socket (cached per socket).
   ipc::Client& ClientFor(const std::string& service);
   // Call options carrying the namespace and the timeout.
-  ipc::CallOptions Options(std::chrono::milliseconds default_timeout = std::chrono::seconds(30)) const;
+  ipc::CallOptions Options(
+      std::chrono::milliseconds default_timeout = std::chrono::seconds(30)) const;
 
   // Turns a failed call into one line for the user. UNAVAILABLE from a socket nobody serves says
   // which daemon to check, e.g. "cannot reach berthd at /run/berth/berthd.sock: is berthd running?"

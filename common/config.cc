@@ -107,7 +107,7 @@ Status ReadServices(const Reader& r, const toml::table& t, Config::Services& out
   if (binaries == nullptr) return Status::Ok();
   for (auto&& [key, node] : *binaries) {
     auto it = std::find_if(out.list.begin(), out.list.end(),
-                           [&](const Config::Service& s) { return s.name == key.str(); });
+                           [name = key.str()](const Config::Service& s) { return s.name == name; });
     if (it == out.list.end()) {
       return r.Fail(key.source(), fmt::format("unknown key \"services.binaries.{}\": not in "
                                               "services.names",

@@ -113,9 +113,9 @@ class [[nodiscard]] Result {
 }  // namespace berth
 
 // Propagate a failed Status from the current function.
-#define BERTH_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    ::berth::Status berth_status_ = (expr);    \
+#define BERTH_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::berth::Status berth_status_ = (expr);        \
     if (!berth_status_.ok()) return berth_status_; \
   } while (0)
 

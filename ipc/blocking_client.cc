@@ -24,7 +24,7 @@ Client::~Client() {
 }
 
 Result<Response> Client::Call(std::string service, std::string method, std::string payload,
-                           CallOptions options) {
+                              CallOptions options) {
   auto promise = std::make_shared<std::promise<Result<Response>>>();
   auto future = promise->get_future();
   client_->Call(std::move(service), std::move(method), std::move(payload), std::move(options),
@@ -47,19 +47,18 @@ std::unique_ptr<Client::Stream> Client::OpenStream(std::string service, std::str
   auto state = std::make_shared<Stream::State>();
   stream->state_ = state;
   if (kind == StreamKind::kServerStream) state->send_closed = true;
-  StreamCallbacks callbacks{
-      .on_message =
-          [state](Response&& reply) {
-            std::lock_guard lock(state->mutex);
-            state->messages.push_back(std::move(reply));
-            state->changed.notify_all();
-          },
-      .on_finish =
-          [state](Result<Response> result) {
-            std::lock_guard lock(state->mutex);
-            state->final = std::move(result);
-            state->changed.notify_all();
-          }};
+  StreamCallbacks callbacks{.on_message =
+                                [state](Response&& reply) {
+                                  std::lock_guard lock(state->mutex);
+                                  state->messages.push_back(std::move(reply));
+                                  state->changed.notify_all();
+                                },
+                            .on_finish =
+                                [state](Result<Response> result) {
+                                  std::lock_guard lock(state->mutex);
+                                  state->final = std::move(result);
+                                  state->changed.notify_all();
+                                }};
   stream->stream_ = client_->OpenStream(std::move(service), std::move(method), std::move(payload),
                                         kind, std::move(options), std::move(callbacks));
   return stream;
@@ -92,7 +91,8 @@ Status Client::Stream::CloseSend() {
   return Status::Ok();
 }
 
-Result<std::optional<Response>> Client::Stream::Recv(std::optional<std::chrono::milliseconds> timeout) {
+Result<std::optional<Response>> Client::Stream::Recv(
+    std::optional<std::chrono::milliseconds> timeout) {
   std::unique_lock lock(state_->mutex);
   auto ready = [this] { return !state_->messages.empty() || state_->final.has_value(); };
   if (timeout) {
@@ -116,7 +116,8 @@ Result<Response> Client::Stream::Finish() {
   std::unique_lock lock(state_->mutex);
   state_->changed.wait(lock, [this] { return state_->final.has_value(); });
   Result<Response> result = std::move(*state_->final);
-  state_->final = Result<Response>(Status(Code::kFailedPrecondition, "stream result already taken"));
+  state_->final =
+      Result<Response>(Status(Code::kFailedPrecondition, "stream result already taken"));
   return result;
 }
 

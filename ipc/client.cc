@@ -2,6 +2,7 @@
 
 #include "ttrpc/request.pb.h"
 #include "ipc/client_internal.h"
+#include "ipc/request_encoding.h"
 #include "ipc/unix_socket.h"
 
 namespace berth::ipc {
@@ -52,30 +53,39 @@ std::shared_ptr<ClientStream> AsyncClient::OpenStream(std::string service, std::
 }
 
 void AsyncClient::Start(std::shared_ptr<Pending> pending) {
-  loop_.Dispatch([self = shared_from_this(), pending = std::move(pending)] {
-    if (self->closed_) {
-      self->Complete(pending, Status(Code::kCancelled, "client closed"));
-      return;
-    }
-    if (pending->options.timeout.count() > 0) {
-      pending->deadline = std::chrono::steady_clock::now() + pending->options.timeout;
-      std::weak_ptr<Pending> weak = pending;
-      pending->deadline_timer = self->loop_.After(
-          static_cast<uint64_t>(pending->options.timeout.count()), [self, weak] {
-            if (auto p = weak.lock()) {
-              p->deadline_timer = 0;
-              self->Complete(p, Error(Code::kDeadlineExceeded, "{}/{} on {}: deadline exceeded",
-                                      p->service, p->method, self->path_));
-            }
-          });
-    }
-    if (self->connection_) {
-      self->Transmit(pending);
-    } else {
-      self->queued_.push_back(pending);
-      self->TryConnect();
-    }
-  });
+  // On the loop thread (services calling services, the benchmark) the call starts at once,
+  // without a posted closure.
+  if (loop_.InLoopThread()) {
+    StartOnLoop(pending);
+    return;
+  }
+  loop_.Post(
+      [self = shared_from_this(), pending = std::move(pending)] { self->StartOnLoop(pending); });
+}
+
+void AsyncClient::StartOnLoop(const std::shared_ptr<Pending>& pending) {
+  if (closed_) {
+    Complete(pending, Status(Code::kCancelled, "client closed"));
+    return;
+  }
+  if (pending->options.timeout.count() > 0) {
+    pending->deadline = std::chrono::steady_clock::now() + pending->options.timeout;
+    std::weak_ptr<Pending> weak = pending;
+    pending->deadline_timer = loop_.After(
+        static_cast<uint64_t>(pending->options.timeout.count()), [self = shared_from_this(), weak] {
+          if (auto p = weak.lock()) {
+            p->deadline_timer = 0;
+            self->Complete(p, Error(Code::kDeadlineExceeded, "{}/{} on {}: deadline exceeded",
+                                    p->service, p->method, self->path_));
+          }
+        });
+  }
+  if (connection_) {
+    Transmit(pending);
+  } else {
+    queued_.push_back(pending);
+    TryConnect();
+  }
 }
 
 void AsyncClient::TryConnect() {
@@ -109,16 +119,17 @@ void AsyncClient::TryConnect() {
   uint64_t generation = ++generation_;
   next_stream_id_ = 1;
   std::weak_ptr<AsyncClient> weak = weak_from_this();
-  connection_ = Connection::Create(
-      loop_, std::move(fd).value(),
-      {.on_frame =
-           [weak](Frame&& frame) {
-             if (auto self = weak.lock()) self->OnFrame(std::move(frame));
-           },
-       .on_close =
-           [weak, generation](const Status& reason) {
-             if (auto self = weak.lock()) self->OnClosed(generation, reason);
-           }});
+  connection_ = Connection::Create(loop_, std::move(fd).value(),
+                                   {.on_frame =
+                                        [weak](Frame&& frame) {
+                                          if (auto self = weak.lock())
+                                            self->OnFrame(std::move(frame));
+                                        },
+                                    .on_close =
+                                        [weak, generation](const Status& reason) {
+                                          if (auto self = weak.lock())
+                                            self->OnClosed(generation, reason);
+                                        }});
   connection_->Start();
   auto queued = std::move(queued_);
   queued_.clear();
@@ -134,26 +145,20 @@ void AsyncClient::FailQueued(const Status& status) {
 }
 
 void AsyncClient::Transmit(const std::shared_ptr<Pending>& pending) {
-  ::ttrpc::Request request;
-  request.set_service(pending->service);
-  request.set_method(pending->method);
-  request.set_payload(std::move(pending->payload));
+  int64_t timeout_nano = 0;
   if (pending->deadline) {
     auto left = *pending->deadline - std::chrono::steady_clock::now();
-    request.set_timeout_nano(std::max<int64_t>(1, left.count()));
+    timeout_nano = std::max<int64_t>(1, left.count());
   }
-  if (!pending->options.ns.empty()) {
-    auto* kv = request.add_metadata();
-    kv->set_key(kNamespaceKey);
-    kv->set_value(pending->options.ns);
-  }
-  for (auto& [key, value] : pending->options.metadata) {
-    auto* kv = request.add_metadata();
-    kv->set_key(key);
-    kv->set_value(value);
-  }
-  std::string body;
-  request.SerializeToString(&body);
+  // Encoded straight into a reused buffer: no ttrpc::Request object, no allocation per call.
+  std::string& body = request_buffer_;
+  body.clear();
+  AppendRequest(body, {.service = pending->service,
+                       .method = pending->method,
+                       .payload = pending->payload,
+                       .timeout_nano = timeout_nano,
+                       .ns = pending->options.ns,
+                       .metadata = &pending->options.metadata});
   if (body.size() > kMaxBody) {
     Complete(pending, Error(Code::kResourceExhausted,
                             "request of {} bytes exceeds the ttrpc limit of {} bytes", body.size(),
@@ -162,8 +167,8 @@ void AsyncClient::Transmit(const std::shared_ptr<Pending>& pending) {
   }
   uint8_t flags = 0;
   if (pending->stream_kind) {
-    flags = *pending->stream_kind == StreamKind::kServerStream ? kFlagRemoteClosed
-                                                               : kFlagRemoteOpen;
+    flags =
+        *pending->stream_kind == StreamKind::kServerStream ? kFlagRemoteClosed : kFlagRemoteOpen;
   }
   pending->stream_id = next_stream_id_;
   next_stream_id_ += 2;
@@ -171,11 +176,14 @@ void AsyncClient::Transmit(const std::shared_ptr<Pending>& pending) {
   in_flight_[pending->stream_id] = pending;
   connection_->Send(pending->stream_id, FrameType::kRequest, flags, body,
                     std::move(pending->options.fds));
-  while (!pending->outbox.empty() && connection_) {
-    auto [payload, data_flags] = std::move(pending->outbox.front());
-    pending->outbox.pop_front();
-    connection_->Send(pending->stream_id, FrameType::kData, data_flags, payload);
+  pending->payload = std::string();  // sent: free it now, the call may stay in flight for long
+  // Data frames the caller queued before the Request went out (index loop: Send may complete
+  // calls, but nothing appends to this outbox once the stream id is set).
+  for (size_t i = 0; i < pending->outbox.size() && connection_; ++i) {
+    connection_->Send(pending->stream_id, FrameType::kData, pending->outbox[i].second,
+                      pending->outbox[i].first);
   }
+  pending->outbox.clear();
 }
 
 void AsyncClient::OnFrame(Frame&& frame) {
@@ -183,8 +191,8 @@ void AsyncClient::OnFrame(Frame&& frame) {
   if (it == in_flight_.end()) return;  // a late answer to a call that timed out
   auto pending = it->second;
   if (frame.oversize) {
-    Complete(pending, Error(Code::kResourceExhausted,
-                            "answer of {} bytes exceeds the ttrpc limit", frame.header.length));
+    Complete(pending, Error(Code::kResourceExhausted, "answer of {} bytes exceeds the ttrpc limit",
+                            frame.header.length));
     return;
   }
   if (frame.header.type == static_cast<uint8_t>(FrameType::kResponse)) {
@@ -194,8 +202,8 @@ void AsyncClient::OnFrame(Frame&& frame) {
       return;
     }
     if (response.has_status() && response.status().code() != 0) {
-      Complete(pending, Status(static_cast<Code>(response.status().code()),
-                               response.status().message()));
+      Complete(pending,
+               Status(static_cast<Code>(response.status().code()), response.status().message()));
       return;
     }
     Complete(pending, Response{std::move(*response.mutable_payload()), std::move(frame.fds)});

@@ -35,7 +35,7 @@ struct CallOptions {
   std::chrono::milliseconds timeout{0};  // deadline for the whole call; 0 = none
   std::string ns;                        // namespace, sent as containerd-namespace-ttrpc
   Metadata metadata;
-  std::vector<UniqueFd> fds;             // sent with the Request frame
+  std::vector<UniqueFd> fds;  // sent with the Request frame
 };
 
 struct Response {
@@ -98,6 +98,7 @@ class AsyncClient : public std::enable_shared_from_this<AsyncClient> {
   AsyncClient(EventLoop& loop, std::string path, ClientOptions options);
 
   void Start(std::shared_ptr<Pending> pending);
+  void StartOnLoop(const std::shared_ptr<Pending>& pending);
   void TryConnect();
   void Transmit(const std::shared_ptr<Pending>& pending);
   void OnFrame(Frame&& frame);
@@ -110,7 +111,7 @@ class AsyncClient : public std::enable_shared_from_this<AsyncClient> {
   std::string path_;
   ClientOptions options_;
   std::shared_ptr<Connection> connection_;
-  uint64_t generation_ = 0;             // bumps with every new connection
+  uint64_t generation_ = 0;  // bumps with every new connection
   uint32_t next_stream_id_ = 1;
   std::map<uint32_t, std::shared_ptr<Pending>> in_flight_;
   std::vector<std::shared_ptr<Pending>> queued_;  // waiting for a connection
@@ -118,6 +119,7 @@ class AsyncClient : public std::enable_shared_from_this<AsyncClient> {
   std::chrono::milliseconds backoff_{10};
   EventLoop::TimerId reconnect_timer_ = 0;
   bool closed_ = false;
+  std::string request_buffer_;  // Transmit's scratch space, reused by every call
 };
 
 // Blocking client: its own loop thread and AsyncClient.
@@ -127,7 +129,7 @@ class Client {
   ~Client();
 
   Result<Response> Call(std::string service, std::string method, std::string payload,
-                     CallOptions options = {});
+                        CallOptions options = {});
 
   // A blocking stream. Recv() returns the next message, nullopt at a clean end of the server's
   // side, or the error that ended the stream. Finish() closes the send side if still open and

@@ -1,11 +1,11 @@
 #pragma once
 // State of one outgoing call or stream inside AsyncClient (loop thread only).
 
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ipc/client.h"
 
@@ -18,15 +18,16 @@ struct PendingCall {
   std::optional<StreamKind> stream_kind;  // nullopt: unary
   CallOptions options;
   std::function<void(Result<Response>)> done;  // unary
-  StreamCallbacks stream;                   // streams
+  StreamCallbacks stream;                      // streams
   std::optional<std::chrono::steady_clock::time_point> deadline;
   EventLoop::TimerId deadline_timer = 0;
   uint32_t stream_id = 0;   // 0 until transmitted
   uint64_t generation = 0;  // connection it went out on
   bool completed = false;
   bool abandoned = false;
-  // Data frames (payload, flags) sent by the caller before the Request went out.
-  std::deque<std::pair<std::string, uint8_t>> outbox;
+  // Data frames (payload, flags) sent by the caller before the Request went out. A vector: an
+  // empty std::deque would cost two allocations for every call.
+  std::vector<std::pair<std::string, uint8_t>> outbox;
 };
 
 }  // namespace berth::ipc::detail

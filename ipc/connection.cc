@@ -10,6 +10,9 @@ namespace berth::ipc {
 namespace {
 constexpr size_t kReadBufferSize = 256 * 1024;
 constexpr int kMaxReadsPerWakeup = 16;  // fairness between connections on one loop
+// A written chunk's buffer up to this size is kept for the next one, so that a connection in
+// a steady request/answer rhythm writes without allocating.
+constexpr size_t kMaxSpareCapacity = 64 * 1024;
 // A frame's first byte is reserved and must be zero (body limit < 16 MiB): a stream that breaks
 // this is not ttrpc, and the connection is closed rather than read for gigabytes.
 constexpr uint32_t kProtocolLengthLimit = 1u << 24;
@@ -63,7 +66,8 @@ void Connection::HandleReadable() {
       return;
     }
     if (n < 0) {
-      Close(Status(Code::kUnavailable, std::string("read: ") + std::strerror(static_cast<int>(-n))));
+      Close(
+          Status(Code::kUnavailable, std::string("read: ") + std::strerror(static_cast<int>(-n))));
       return;
     }
     decoder_.Feed(buffer.get(), static_cast<size_t>(n), std::move(fds));
@@ -88,6 +92,8 @@ void Connection::Send(uint32_t stream_id, FrameType type, uint8_t flags, std::st
   if (!fds.empty() || output_.empty() || !output_.back().fds.empty() ||
       output_.back().data.size() > kReadBufferSize) {
     output_.push_back(Chunk{});
+    output_.back().data = std::move(spare_);  // keeps the capacity of the last chunk written
+    output_.back().data.clear();
     output_.back().fds = std::move(fds);
   }
   AppendFrame(output_.back().data, stream_id, type, flags, body);
@@ -105,18 +111,28 @@ void Connection::Flush() {
                             chunk.data.size() - chunk.offset, raw_fds);
     if (n == -EAGAIN || n == -EINTR) break;
     if (n < 0) {
-      Close(Status(Code::kUnavailable, std::string("write: ") + std::strerror(static_cast<int>(-n))));
+      Close(
+          Status(Code::kUnavailable, std::string("write: ") + std::strerror(static_cast<int>(-n))));
       return;
     }
     if (chunk.offset == 0) chunk.fds.clear();  // the kernel holds its own references now
     chunk.offset += static_cast<size_t>(n);
-    if (chunk.offset == chunk.data.size()) output_.pop_front();
+    if (chunk.offset == chunk.data.size()) {
+      if (chunk.data.capacity() <= kMaxSpareCapacity) spare_ = std::move(chunk.data);
+      output_.pop_front();
+    }
   }
   bool want = !closed_ && !output_.empty();
   if (want != want_write_) {
     want_write_ = want;
     UpdatePollEvents();
   }
+}
+
+size_t Connection::queued_bytes() const {
+  size_t total = 0;
+  for (const Chunk& chunk : output_) total += chunk.data.size() - chunk.offset;
+  return total;
 }
 
 void Connection::Close(const Status& reason) {

@@ -41,6 +41,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket now; pending output is dropped.
   void Close(const Status& reason);
   bool closed() const { return closed_; }
+  // Bytes queued for writing that the socket has not taken yet (flow control for streams).
+  size_t queued_bytes() const;
   int fd() const { return fd_.get(); }
   EventLoop& loop() { return loop_; }
 
@@ -64,6 +66,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Connection> self_;  // held while the poll handle is open
   FrameDecoder decoder_;
   std::deque<Chunk> output_;
+  std::string spare_;  // an empty buffer with capacity, reused by the next chunk
   bool corked_ = false;
   bool want_write_ = false;
   bool closed_ = false;

@@ -8,8 +8,10 @@ namespace berth::ipc {
 struct EventLoop::Timer {
   uv_timer_t handle;
   std::function<void()> fn;
-  TimerId id;
   EventLoop* loop;
+  uint32_t slot;
+  uint32_t generation = 0;  // bumped by every After() that uses the slot
+  bool armed = false;
 };
 
 EventLoop::EventLoop() {
@@ -24,11 +26,11 @@ EventLoop::~EventLoop() {
   if (thread_.joinable()) thread_.join();
   // Close every handle still open (owners that outlive the loop must not exist, but timers and
   // the async handle do), then let their close callbacks run.
-  for (auto& [id, timer] : timers_) {
+  for (Timer* timer : timer_slots_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer->handle),
              [](uv_handle_t* closed) { delete static_cast<Timer*>(closed->data); });
   }
-  timers_.clear();
+  timer_slots_.clear();
   uv_walk(
       &loop_,
       [](uv_handle_t* h, void*) {
@@ -97,33 +99,47 @@ void EventLoop::Stop() {
 }
 
 EventLoop::TimerId EventLoop::After(uint64_t millis, std::function<void()> fn) {
-  TimerId id = next_timer_id_++;
-  auto* timer = new Timer{{}, std::move(fn), id, this};
-  timers_[id] = timer;
-  uv_timer_init(&loop_, &timer->handle);
-  timer->handle.data = timer;
-  uv_timer_start(
-      &timer->handle,
-      [](uv_timer_t* h) {
-        auto* t = static_cast<Timer*>(h->data);
-        t->loop->timers_.erase(t->id);
-        auto fn = std::move(t->fn);
-        uv_close(reinterpret_cast<uv_handle_t*>(h),
-                 [](uv_handle_t* closed) { delete static_cast<Timer*>(closed->data); });
-        fn();
-      },
-      millis, 0);
-  return id;
+  Timer* timer;
+  if (!free_timer_slots_.empty()) {
+    timer = timer_slots_[free_timer_slots_.back()];
+    free_timer_slots_.pop_back();
+  } else {
+    timer = new Timer{{}, {}, this, static_cast<uint32_t>(timer_slots_.size())};
+    uv_timer_init(&loop_, &timer->handle);
+    timer->handle.data = timer;
+    timer_slots_.push_back(timer);
+  }
+  if (++timer->generation == 0) timer->generation = 1;  // ids are never 0
+  timer->fn = std::move(fn);
+  timer->armed = true;
+  uv_timer_start(&timer->handle, &EventLoop::OnTimer, millis, 0);
+  return (TimerId{timer->generation} << 32) | timer->slot;
+}
+
+void EventLoop::OnTimer(uv_timer_t* handle) {
+  auto* timer = static_cast<Timer*>(handle->data);
+  auto fn = std::move(timer->fn);
+  timer->loop->ReleaseTimer(timer);  // before fn: it may arm timers, even in this slot
+  fn();
+}
+
+// Disarms and returns the slot to the pool. The caller owns whatever fn captured.
+void EventLoop::ReleaseTimer(Timer* timer) {
+  timer->armed = false;
+  timer->fn = nullptr;
+  free_timer_slots_.push_back(timer->slot);
 }
 
 void EventLoop::Cancel(TimerId id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return;
-  Timer* timer = it->second;
-  timers_.erase(it);
+  auto slot = static_cast<uint32_t>(id);
+  auto generation = static_cast<uint32_t>(id >> 32);
+  if (slot >= timer_slots_.size()) return;
+  Timer* timer = timer_slots_[slot];
+  if (!timer->armed || timer->generation != generation) return;
   uv_timer_stop(&timer->handle);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer->handle),
-           [](uv_handle_t* closed) { delete static_cast<Timer*>(closed->data); });
+  // Destroyed after the slot is back in the pool: the captures' destructors may use the loop.
+  auto fn = std::move(timer->fn);
+  ReleaseTimer(timer);
 }
 
 }  // namespace berth::ipc

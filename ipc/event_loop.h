@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <functional>
-#include <unordered_map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -53,9 +52,14 @@ class EventLoop {
   bool stopping_ = false;
   std::atomic<std::thread::id> loop_thread_;
   std::thread thread_;
+  // Timers are pooled: a slot's uv_timer_t is initialised once and re-armed for later timers,
+  // so After/Cancel cost neither a handle close nor a map node. An id is the slot index and
+  // the slot's generation, so a stale id never cancels the slot's next timer.
   struct Timer;
-  std::unordered_map<TimerId, Timer*> timers_;
-  TimerId next_timer_id_ = 1;
+  static void OnTimer(uv_timer_t* handle);
+  void ReleaseTimer(Timer* timer);
+  std::vector<Timer*> timer_slots_;
+  std::vector<uint32_t> free_timer_slots_;
 };
 
 }  // namespace berth::ipc

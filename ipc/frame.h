@@ -39,8 +39,8 @@ struct FrameHeader {
 struct Frame {
   FrameHeader header;
   std::string body;
-  bool oversize = false;          // body was larger than kMaxBody and was discarded
-  std::vector<UniqueFd> fds;      // descriptors that arrived with this frame (SCM_RIGHTS)
+  bool oversize = false;      // body was larger than kMaxBody and was discarded
+  std::vector<UniqueFd> fds;  // descriptors that arrived with this frame (SCM_RIGHTS)
 };
 
 void EncodeHeader(const FrameHeader& header, char out[kHeaderSize]);
@@ -65,10 +65,10 @@ class FrameDecoder {
 
   std::string buffer_;
   size_t read_pos_ = 0;
-  uint64_t consumed_total_ = 0;   // absolute stream offset of buffer_[read_pos_]
-  uint64_t skip_remaining_ = 0;   // bytes of an oversize body still to discard
+  uint64_t consumed_total_ = 0;  // absolute stream offset of buffer_[read_pos_]
+  uint64_t skip_remaining_ = 0;  // bytes of an oversize body still to discard
   struct PendingFds {
-    uint64_t offset;              // absolute stream offset where these fds arrived
+    uint64_t offset;  // absolute stream offset where these fds arrived
     std::vector<UniqueFd> fds;
   };
   std::vector<PendingFds> pending_fds_;

@@ -65,8 +65,8 @@ TEST(FrameTest, ZeroLengthBodyIsAFrame) {
 
 TEST(FrameTest, OversizeBodyIsSkippedAndTheNextFrameDecodes) {
   std::string big(kMaxBody + 100, 'x');
-  std::string bytes = MakeFrame(9, FrameType::kRequest, 0, big) +
-                      MakeFrame(11, FrameType::kRequest, 0, "next");
+  std::string bytes =
+      MakeFrame(9, FrameType::kRequest, 0, big) + MakeFrame(11, FrameType::kRequest, 0, "next");
   FrameDecoder decoder;
   // Feed in chunks so the skip spans several Feed calls.
   size_t chunk = 1 << 20;

@@ -45,6 +45,12 @@ void ServerCall::RunOnLoop(std::function<void(ServerConnection&)> fn) {
 }
 
 void ServerCall::Finish(const Status& status, std::string payload, std::vector<UniqueFd> fds) {
+  // A handler answering on the loop thread (the common case) needs no posted closure.
+  if (auto conn = connection_.lock(); conn && conn->loop().InLoopThread()) {
+    auto keep = shared_from_this();  // the connection drops its reference in FinishOnLoop
+    FinishOnLoop(*conn, status, payload, std::move(fds), false);
+    return;
+  }
   auto shared_fds = std::make_shared<std::vector<UniqueFd>>(std::move(fds));
   RunOnLoop([self = shared_from_this(), status, payload = std::move(payload),
              shared_fds](ServerConnection& conn) {
@@ -72,6 +78,11 @@ void ServerCall::FinishOnLoop(ServerConnection& conn, const Status& status,
   on_message_ = nullptr;
   on_remote_close_ = nullptr;
   on_cancel_ = nullptr;
+}
+
+size_t ServerCall::QueuedOutputBytes() const {
+  auto conn = connection_.lock();
+  return conn ? conn->queued_output_bytes() : 0;
 }
 
 void ServerCall::Send(std::string payload, std::vector<UniqueFd> fds) {

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,8 +33,8 @@ class ServerConnection;
 class ServerCall : public std::enable_shared_from_this<ServerCall> {
  public:
   ServerCall(std::weak_ptr<ServerConnection> connection, uint32_t stream_id, std::string service,
-             std::string method, Metadata metadata, std::string request,
-             std::vector<UniqueFd> fds, PeerCredentials peer, bool remote_open);
+             std::string method, Metadata metadata, std::string request, std::vector<UniqueFd> fds,
+             PeerCredentials peer, bool remote_open);
 
   const std::string& service() const { return service_; }
   const std::string& method() const { return method_; }
@@ -65,6 +65,10 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // Called (loop thread) when the call can no longer be answered: peer gone or deadline passed.
   void OnCancel(std::function<void()> callback);
   bool finished() const { return finished_; }
+  // Bytes queued on this call's connection that the peer has not read yet (all streams of the
+  // connection together; 0 once it is gone). Loop thread. Lets a server stream stop sending to a
+  // peer that does not keep up instead of buffering without bound.
+  size_t QueuedOutputBytes() const;
 
   // --- used by ServerConnection (loop thread) ---
   uint32_t stream_id() const { return stream_id_; }
@@ -91,7 +95,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // loop-thread state
   bool finished_ = false;
   bool remote_closed_;
-  std::deque<std::string> pending_messages_;
+  std::list<std::string> pending_messages_;  // not a deque: an empty deque allocates
   bool pending_remote_close_ = false;
   std::function<void(std::string)> on_message_;
   std::function<void()> on_remote_close_;

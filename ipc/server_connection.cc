@@ -1,6 +1,7 @@
 #include "ipc/server_connection.h"
 
 #include "ttrpc/request.pb.h"
+#include "ipc/request_encoding.h"
 #include "ipc/server.h"
 
 namespace berth::ipc {
@@ -10,16 +11,16 @@ ServerConnection::ServerConnection(Server& server, EventLoop& loop, PeerCredenti
 
 void ServerConnection::Start(UniqueFd fd) {
   std::weak_ptr<ServerConnection> weak = shared_from_this();
-  connection_ = Connection::Create(
-      loop_, std::move(fd),
-      {.on_frame =
-           [weak](Frame&& frame) {
-             if (auto self = weak.lock()) self->OnFrame(std::move(frame));
-           },
-       .on_close =
-           [weak](const Status& reason) {
-             if (auto self = weak.lock()) self->OnClosed(reason);
-           }});
+  connection_ = Connection::Create(loop_, std::move(fd),
+                                   {.on_frame =
+                                        [weak](Frame&& frame) {
+                                          if (auto self = weak.lock())
+                                            self->OnFrame(std::move(frame));
+                                        },
+                                    .on_close =
+                                        [weak](const Status& reason) {
+                                          if (auto self = weak.lock()) self->OnClosed(reason);
+                                        }});
   connection_->Start();
 }
 
@@ -78,15 +79,16 @@ void ServerConnection::OnFrame(Frame&& frame) {
     case FrameType::kResponse:
       return;  // a client never sends these; ignored as ttrpc does
   }
-  connection_->Close(Status(Code::kInvalidArgument,
-                            fmt::format("protocol error: unknown frame type {}", frame.header.type)));
+  connection_->Close(
+      Status(Code::kInvalidArgument,
+             fmt::format("protocol error: unknown frame type {}", frame.header.type)));
 }
 
 void ServerConnection::OnRequest(Frame&& frame) {
   uint32_t id = frame.header.stream_id;
   if (id % 2 == 0) {
-    SendStatus(id, Status(Code::kInvalidArgument,
-                          "StreamID must be odd for client initiated streams"));
+    SendStatus(id,
+               Status(Code::kInvalidArgument, "StreamID must be odd for client initiated streams"));
     return;
   }
   if (id <= last_stream_id_) {
@@ -95,49 +97,50 @@ void ServerConnection::OnRequest(Frame&& frame) {
   }
   last_stream_id_ = id;
   if (frame.oversize) {
-    SendStatus(id, Error(Code::kResourceExhausted,
-                         "message length {} exceed maximum message size of {}",
-                         frame.header.length, kMaxBody));
+    SendStatus(
+        id, Error(Code::kResourceExhausted, "message length {} exceed maximum message size of {}",
+                  frame.header.length, kMaxBody));
     return;
   }
-  ::ttrpc::Request request;
-  if (!request.ParseFromString(frame.body)) {
+  ParsedRequest request;
+  if (!ParseRequest(frame.body, request)) {
     SendStatus(id, Status(Code::kInvalidArgument, "malformed ttrpc request envelope"));
     return;
   }
+  std::string service(request.service), method(request.method);
   Status not_found;
-  const Handler* handler = server_.FindHandler(request.service(), request.method(), &not_found);
+  const Handler* handler = server_.FindHandler(service, method, &not_found);
   if (handler == nullptr) {
     SendStatus(id, not_found);
     return;
   }
-  Metadata metadata;
-  metadata.reserve(request.metadata_size());
-  for (auto& kv : request.metadata()) metadata.emplace_back(kv.key(), kv.value());
   bool remote_open = (frame.header.flags & kFlagRemoteOpen) != 0;
   auto call = std::make_shared<ServerCall>(
-      weak_from_this(), id, std::move(*request.mutable_service()),
-      std::move(*request.mutable_method()), std::move(metadata),
-      std::move(*request.mutable_payload()), std::move(frame.fds), peer_, remote_open);
+      weak_from_this(), id, std::move(service), std::move(method), std::move(request.metadata),
+      std::string(request.payload), std::move(frame.fds), peer_, remote_open);
   calls_[id] = call;
-  if (request.timeout_nano() > 0) ArmDeadline(call, request.timeout_nano());
+  if (request.timeout_nano > 0) ArmDeadline(call, request.timeout_nano);
   (*handler)(call);
 }
 
 void ServerConnection::ArmDeadline(const std::shared_ptr<ServerCall>& call, int64_t timeout_nano) {
-  auto timeout = std::chrono::nanoseconds(timeout_nano);
+  // Capped, so that adding it to the clock cannot overflow (a peer may send INT64_MAX).
+  constexpr std::chrono::nanoseconds kMaxTimeout = std::chrono::hours(24 * 365 * 100);
+  auto timeout = std::min(std::chrono::nanoseconds(timeout_nano), kMaxTimeout);
   call->SetDeadline(std::chrono::steady_clock::now() + timeout);
-  uint64_t millis = static_cast<uint64_t>(
-      std::chrono::ceil<std::chrono::milliseconds>(timeout).count());
-  std::weak_ptr<ServerCall> weak = call;
+  uint64_t millis =
+      static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(timeout).count());
   uint32_t id = call->stream_id();
-  deadlines_[id] = loop_.After(millis, [this, weak, id] {
+  // Small enough for std::function's inline storage: no allocation per call. The call is
+  // looked up again: EndStream forgets it (and cancels this timer) once it is answered.
+  deadlines_[id] = loop_.After(millis, [this, id] {
     deadlines_.erase(id);
-    if (auto c = weak.lock()) {
-      if (!c->finished()) {
-        c->Cancel(Status(Code::kDeadlineExceeded, "deadline exceeded"));
-        c->Finish(Status(Code::kDeadlineExceeded, "deadline exceeded"));
-      }
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    std::shared_ptr<ServerCall> c = it->second;
+    if (!c->finished()) {
+      c->Cancel(Status(Code::kDeadlineExceeded, "deadline exceeded"));
+      c->Finish(Status(Code::kDeadlineExceeded, "deadline exceeded"));
     }
   });
 }
@@ -152,8 +155,8 @@ void ServerConnection::OnData(Frame&& frame) {
   if (frame.oversize) {
     auto call = it->second;
     call->Finish(Error(Code::kResourceExhausted,
-                       "message length {} exceed maximum message size of {}",
-                       frame.header.length, kMaxBody));
+                       "message length {} exceed maximum message size of {}", frame.header.length,
+                       kMaxBody));
     return;
   }
   bool remote_closed = (frame.header.flags & kFlagRemoteClosed) != 0;

@@ -19,6 +19,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void Close();
 
   EventLoop& loop() { return loop_; }
+  // Bytes of answers queued but not yet taken by the socket.
+  size_t queued_output_bytes() const { return connection_ ? connection_->queued_bytes() : 0; }
   // Writes a frame for `call` and, when it ends the stream, forgets the call.
   void SendFrame(uint32_t stream_id, FrameType type, uint8_t flags, std::string_view body,
                  std::vector<UniqueFd> fds = {});

@@ -98,7 +98,10 @@ TEST_F(ServerTest, GarbageEnvelopeIsInvalidArgumentAndConnectionStays) {
   EXPECT_EQ(ParseResponse(*bad).status().code(), static_cast<int>(Code::kInvalidArgument));
   // Bad request payload for a known method.
   peer.Write(Frame(3, FrameType::kRequest, 0,
-                   RequestBody("berth.testing.v1.Echo", "Echo", std::string("\x0a\x05" "ab", 4))));
+                   RequestBody("berth.testing.v1.Echo", "Echo",
+                               std::string("\x0a\x05"
+                                           "ab",
+                                           4))));
   auto bad_payload = peer.Read();
   ASSERT_TRUE(bad_payload.has_value());
   EXPECT_EQ(ParseResponse(*bad_payload).status().code(), static_cast<int>(Code::kInvalidArgument));
@@ -217,9 +220,9 @@ TEST_F(ServerTest, DeadlineExpiresAHeldCall) {
   RawPeer peer(socket_);
   ::berth::testing::v1::SleepRequest sleep;
   sleep.set_delay_ms(5000);
-  peer.Write(Frame(1, FrameType::kRequest, 0,
-                   RequestBody("berth.testing.v1.Echo", "Sleep", sleep.SerializeAsString(),
-                               50'000'000)));
+  peer.Write(
+      Frame(1, FrameType::kRequest, 0,
+            RequestBody("berth.testing.v1.Echo", "Sleep", sleep.SerializeAsString(), 50'000'000)));
   auto frame = peer.Read(std::chrono::seconds(2));
   ASSERT_TRUE(frame.has_value());
   EXPECT_EQ(ParseResponse(*frame).status().code(), static_cast<int>(Code::kDeadlineExceeded));

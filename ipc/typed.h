@@ -3,9 +3,10 @@
 //
 // Server side, one per RPC shape:
 //   unary          void M(const Req&, Reply<Resp>)          reply.Ok(resp) / reply.Fail(status)
-//   server stream  void M(const Req&, ServerWriter<Resp>)   writer.Send(resp)... writer.Close(status)
-//   client stream  void M(ServerReader<Req, Resp>)          OnMessage/OnEnd, then Finish(result)
-//   bidi           void M(ServerBidi<Req, Resp>)            OnMessage/OnEnd, Send, Close(status)
+//   server stream  void M(const Req&, ServerWriter<Resp>)   writer.Send(resp)...
+//   writer.Close(status) client stream  void M(ServerReader<Req, Resp>)          OnMessage/OnEnd,
+//   then Finish(result) bidi           void M(ServerBidi<Req, Resp>)            OnMessage/OnEnd,
+//   Send, Close(status)
 // Every wrapper is a cheap copyable handle on the shared ServerCall; all methods are thread-safe.
 
 #include <functional>

@@ -43,8 +43,7 @@ Status EnsurePrivateDirectory(const std::string& dir) {
 
 Result<UniqueFd> ListenUnix(const std::string& path, int backlog) {
   BERTH_ASSIGN_OR_RETURN(sockaddr_un addr, MakeAddress(path));
-  BERTH_RETURN_IF_ERROR(
-      EnsurePrivateDirectory(std::filesystem::path(path).parent_path().string()));
+  BERTH_RETURN_IF_ERROR(EnsurePrivateDirectory(std::filesystem::path(path).parent_path().string()));
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
@@ -72,8 +71,7 @@ Result<UniqueFd> ConnectUnix(const std::string& path) {
   if (!fd) return ErrnoStatus(errno, "socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     int err = errno;
-    return Status(Code::kUnavailable,
-                  fmt::format("cannot reach {}: {}", path, std::strerror(err)));
+    return Status(Code::kUnavailable, fmt::format("cannot reach {}: {}", path, std::strerror(err)));
   }
   return fd;
 }

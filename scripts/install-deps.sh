@@ -13,7 +13,7 @@ PACKAGES=(
   libcli11-dev libisal-dev libzstd-dev zlib1g-dev libsystemd-dev
   # runtime and tests
   runc crun containerd docker-registry skopeo umoci busybox-static
-  util-linux procps iproute2 tmux openssl curl ca-certificates
+  util-linux procps iproute2 tmux openssl curl ca-certificates python3
   # Go peers for interop tests and side-by-side benchmarks (built offline in GOPATH mode)
   golang-go golang-github-containerd-ttrpc-dev golang-github-containerd-containerd-dev
 )

@@ -20,7 +20,16 @@ mkdir -p "$root"
 bin=$PWD/build
 berthctl() { "$bin/cli/berthctl" --state "$state" "$@"; }
 
-"$bin/supervisor/berthd" --root "$root" --state "$state" >"$demo/berthd.log" 2>&1 &
+# The build tree keeps each service in its own folder: tell berthd where they are.
+cat >"$demo/berthd.toml" <<TOML
+[services.binaries]
+content = "$bin/services/content/berth-content"
+snapshot = "$bin/services/snapshot/berth-snapshot"
+metadata = "$bin/services/metadata/berth-metadata"
+runtime = "$bin/services/runtime/berth-runtime"
+TOML
+"$bin/supervisor/berthd" --config "$demo/berthd.toml" --root "$root" --state "$state" \
+  >"$demo/berthd.log" 2>&1 &
 berthd_pid=$!
 cleanup() {
   kill -TERM "$berthd_pid" 2>/dev/null || true
@@ -36,4 +45,9 @@ done
 echo "== berthctl version"; berthctl version
 echo "== berthctl services ls"; berthctl services ls
 echo "== berthctl plugins ls"; berthctl plugins ls
+# An image built from busybox-static (no network needed), imported, then a container.
+tests/fixtures/images.sh oci-archive "$demo/busybox.tar" >/dev/null
+echo "== berthctl image import"; berthctl image import --base-name berth/busybox "$demo/busybox.tar"
+echo "== berthctl run --rm berth/busybox:latest hello echo ..."
+berthctl run --rm berth/busybox:latest hello echo "Hello from a container run by Berth"
 echo "berthd log: $demo/berthd.log"

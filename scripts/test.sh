@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need, builds, checks formatting, runs every
-# test (unit, integration, interop, e2e) with CTest, then runs the fuzzers briefly.
+# test (unit, integration, interop) with CTest.
 # Tests need root (mounts, runc, namespaces). Usage: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,3 @@ scripts/build.sh
 scripts/check-format.sh
 # Tests start real daemons; 2 at a time fits a 2-core machine.
 ctest --test-dir build --output-on-failure -j2 --timeout 600
-if [[ -x tests/fuzz/run.sh ]]; then
-  tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
-fi

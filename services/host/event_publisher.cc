@@ -65,32 +65,31 @@ void EventPublisher::SendNext() {
   options.timeout = kCallTimeout;
   options.ns = request.envelope().namespace_();
   std::weak_ptr<bool> alive = alive_;
-  events_->Forward(request, std::move(options),
-                   [this, alive](Result<google::protobuf::Empty> result) {
-                     auto live = alive.lock();
-                     if (!live || !*live) return;
-                     sending_ = false;
-                     if (result.ok() || result.status().code() == Code::kInvalidArgument) {
-                       // Delivered, or refused for good (retrying cannot help).
-                       if (!result.ok()) {
-                         spdlog::warn("event refused by {}: {}", socket_,
-                                      result.status().ToString());
-                       }
-                       {
-                         std::lock_guard lock(mutex_);
-                         if (!queue_.empty()) queue_.pop_front();
-                       }
-                       backoff_ = std::chrono::milliseconds(50);
-                       SendNext();
-                       return;
-                     }
-                     spdlog::debug("publishing to {} failed, retrying in {}ms: {}", socket_,
-                                   backoff_.count(), result.status().ToString());
-                     loop_.After(static_cast<uint64_t>(backoff_.count()), [this, alive] {
-                       if (auto l = alive.lock(); l && *l) SendNext();
-                     });
-                     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-                   });
+  events_->Forward(
+      request, std::move(options), [this, alive](Result<google::protobuf::Empty> result) {
+        auto live = alive.lock();
+        if (!live || !*live) return;
+        sending_ = false;
+        if (result.ok() || result.status().code() == Code::kInvalidArgument) {
+          // Delivered, or refused for good (retrying cannot help).
+          if (!result.ok()) {
+            spdlog::warn("event refused by {}: {}", socket_, result.status().ToString());
+          }
+          {
+            std::lock_guard lock(mutex_);
+            if (!queue_.empty()) queue_.pop_front();
+          }
+          backoff_ = std::chrono::milliseconds(50);
+          SendNext();
+          return;
+        }
+        spdlog::debug("publishing to {} failed, retrying in {}ms: {}", socket_, backoff_.count(),
+                      result.status().ToString());
+        loop_.After(static_cast<uint64_t>(backoff_.count()), [this, alive] {
+          if (auto l = alive.lock(); l && *l) SendNext();
+        });
+        backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      });
 }
 
 size_t EventPublisher::queued() const {

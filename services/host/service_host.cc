@@ -121,14 +121,13 @@ void ServiceHost::RegisterPlugins() {
   auto client = std::make_shared<supervisor::SupervisorAsyncClient>(berthd_);
   ipc::CallOptions call;
   call.timeout = std::chrono::seconds(2);
-  client->RegisterPlugins(request, std::move(call),
-                          [this, client](Result<google::protobuf::Empty> result) {
-                            if (!result.ok()) {
-                              spdlog::debug("plugin registration with berthd pending: {}",
-                                            result.status().message());
-                            }
-                            loop_.After(kRegistrationCheckMillis, [this] { RegisterPlugins(); });
-                          });
+  client->RegisterPlugins(
+      request, std::move(call), [this, client](Result<google::protobuf::Empty> result) {
+        if (!result.ok()) {
+          spdlog::debug("plugin registration with berthd pending: {}", result.status().message());
+        }
+        loop_.After(kRegistrationCheckMillis, [this] { RegisterPlugins(); });
+      });
 }
 
 int ServiceHost::Run() {

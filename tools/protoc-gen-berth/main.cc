@@ -79,13 +79,18 @@ void WriteHeaderService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
     auto v = Vars(s->method(i));
     switch (ShapeOf(s->method(i))) {
       case Shape::kUnary:
-        p.Print(v, "virtual void $method$(const $req$& request, ::berth::ipc::Reply<$resp$> reply) = 0;\n");
+        p.Print(v,
+                "virtual void $method$(const $req$& request, ::berth::ipc::Reply<$resp$> reply) = "
+                "0;\n");
         break;
       case Shape::kServerStream:
-        p.Print(v, "virtual void $method$(const $req$& request, ::berth::ipc::ServerWriter<$resp$> writer) = 0;\n");
+        p.Print(v,
+                "virtual void $method$(const $req$& request, ::berth::ipc::ServerWriter<$resp$> "
+                "writer) = 0;\n");
         break;
       case Shape::kClientStream:
-        p.Print(v, "virtual void $method$(::berth::ipc::ServerReader<$req$, $resp$> stream) = 0;\n");
+        p.Print(v,
+                "virtual void $method$(::berth::ipc::ServerReader<$req$, $resp$> stream) = 0;\n");
         break;
       case Shape::kBidi:
         p.Print(v, "virtual void $method$(::berth::ipc::ServerBidi<$req$, $resp$> stream) = 0;\n");
@@ -94,7 +99,8 @@ void WriteHeaderService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
   }
   p.Print(
       "// Serves every method on `server` under `service_name`; this object must outlive it.\n"
-      "void RegisterWith(::berth::ipc::Server& server, const char* service_name = kServiceName);\n");
+      "void RegisterWith(::berth::ipc::Server& server, const char* service_name = "
+      "kServiceName);\n");
   p.Outdent();
   p.Print("};\n\n");
 
@@ -109,14 +115,20 @@ void WriteHeaderService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
     auto v = Vars(s->method(i));
     switch (ShapeOf(s->method(i))) {
       case Shape::kUnary:
-        p.Print(v, "::berth::Result<$resp$> $method$(const $req$& request, ::berth::ipc::CallOptions options = {});\n");
+        p.Print(v,
+                "::berth::Result<$resp$> $method$(const $req$& request, ::berth::ipc::CallOptions "
+                "options = {});\n");
         break;
       case Shape::kServerStream:
-        p.Print(v, "::berth::ipc::TypedStream<$req$, $resp$> $method$(const $req$& request, ::berth::ipc::CallOptions options = {});\n");
+        p.Print(v,
+                "::berth::ipc::TypedStream<$req$, $resp$> $method$(const $req$& request, "
+                "::berth::ipc::CallOptions options = {});\n");
         break;
       case Shape::kClientStream:
       case Shape::kBidi:
-        p.Print(v, "::berth::ipc::TypedStream<$req$, $resp$> $method$(::berth::ipc::CallOptions options = {});\n");
+        p.Print(v,
+                "::berth::ipc::TypedStream<$req$, $resp$> $method$(::berth::ipc::CallOptions "
+                "options = {});\n");
         break;
     }
   }
@@ -134,19 +146,29 @@ void WriteHeaderService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
     auto v = Vars(s->method(i));
     switch (ShapeOf(s->method(i))) {
       case Shape::kUnary:
-        p.Print(v, "void $method$(const $req$& request, ::berth::ipc::CallOptions options, std::function<void(::berth::Result<$resp$>)> done);\n");
+        p.Print(v,
+                "void $method$(const $req$& request, ::berth::ipc::CallOptions options, "
+                "std::function<void(::berth::Result<$resp$>)> done);\n");
         break;
       case Shape::kServerStream:
-        p.Print(v, "std::shared_ptr<::berth::ipc::ClientStream> $method$(const $req$& request, ::berth::ipc::CallOptions options, std::function<void($resp$)> on_message, std::function<void(::berth::Status)> on_done);\n");
+        p.Print(v,
+                "std::shared_ptr<::berth::ipc::ClientStream> $method$(const $req$& request, "
+                "::berth::ipc::CallOptions options, std::function<void($resp$)> on_message, "
+                "std::function<void(::berth::Status)> on_done);\n");
         break;
       case Shape::kClientStream:
       case Shape::kBidi:
-        p.Print(v, "std::shared_ptr<::berth::ipc::ClientStream> $method$(::berth::ipc::CallOptions options, std::function<void($resp$)> on_message, std::function<void(::berth::Result<$resp$>)> on_done);\n");
+        p.Print(v,
+                "std::shared_ptr<::berth::ipc::ClientStream> $method$(::berth::ipc::CallOptions "
+                "options, std::function<void($resp$)> on_message, "
+                "std::function<void(::berth::Result<$resp$>)> on_done);\n");
         break;
     }
   }
   p.Outdent();
-  p.Print(" private:\n  std::shared_ptr<::berth::ipc::AsyncClient> client_;\n  const char* service_name_;\n};\n\n");
+  p.Print(
+      " private:\n  std::shared_ptr<::berth::ipc::AsyncClient> client_;\n  const char* "
+      "service_name_;\n};\n\n");
 }
 
 void WriteSourceService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
@@ -160,7 +182,8 @@ void WriteSourceService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
     switch (ShapeOf(s->method(i))) {
       case Shape::kUnary:
         p.Print(v,
-                "server.Register(service_name, \"$method$\", [this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
+                "server.Register(service_name, \"$method$\", "
+                "[this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
                 "  auto request = ::berth::ipc::ParseMessage<$req$>(call->request());\n"
                 "  if (!request.ok()) { call->Finish(request.status()); return; }\n"
                 "  $method$(*request, ::berth::ipc::Reply<$resp$>(std::move(call)));\n"
@@ -168,7 +191,8 @@ void WriteSourceService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
         break;
       case Shape::kServerStream:
         p.Print(v,
-                "server.Register(service_name, \"$method$\", [this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
+                "server.Register(service_name, \"$method$\", "
+                "[this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
                 "  auto request = ::berth::ipc::ParseMessage<$req$>(call->request());\n"
                 "  if (!request.ok()) { call->Finish(request.status()); return; }\n"
                 "  $method$(*request, ::berth::ipc::ServerWriter<$resp$>(std::move(call)));\n"
@@ -176,13 +200,15 @@ void WriteSourceService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
         break;
       case Shape::kClientStream:
         p.Print(v,
-                "server.Register(service_name, \"$method$\", [this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
+                "server.Register(service_name, \"$method$\", "
+                "[this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
                 "  $method$(::berth::ipc::ServerReader<$req$, $resp$>(std::move(call)));\n"
                 "});\n");
         break;
       case Shape::kBidi:
         p.Print(v,
-                "server.Register(service_name, \"$method$\", [this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
+                "server.Register(service_name, \"$method$\", "
+                "[this](std::shared_ptr<::berth::ipc::ServerCall> call) {\n"
                 "  $method$(::berth::ipc::ServerBidi<$req$, $resp$>(std::move(call)));\n"
                 "});\n");
         break;
@@ -195,59 +221,78 @@ void WriteSourceService(pb::io::Printer& p, const pb::ServiceDescriptor* s) {
     auto v = Vars(s->method(i));
     switch (ShapeOf(s->method(i))) {
       case Shape::kUnary:
-        p.Print(v,
-                "::berth::Result<$resp$> $service$Client::$method$(const $req$& request, ::berth::ipc::CallOptions options) {\n"
-                "  return ::berth::ipc::ParseReply<$resp$>(client_.Call(service_name_, \"$method$\", "
-                "::berth::ipc::SerializeMessage(request), std::move(options)));\n"
-                "}\n\n"
-                "void $service$AsyncClient::$method$(const $req$& request, ::berth::ipc::CallOptions options, "
-                "std::function<void(::berth::Result<$resp$>)> done) {\n"
-                "  client_->Call(service_name_, \"$method$\", ::berth::ipc::SerializeMessage(request), std::move(options),\n"
-                "      [done = std::move(done)](::berth::Result<::berth::ipc::Response> reply) {\n"
-                "        done(::berth::ipc::ParseReply<$resp$>(std::move(reply)));\n"
-                "      });\n"
-                "}\n\n");
+        p.Print(
+            v,
+            "::berth::Result<$resp$> $service$Client::$method$(const $req$& request, "
+            "::berth::ipc::CallOptions options) {\n"
+            "  return ::berth::ipc::ParseReply<$resp$>(client_.Call(service_name_, \"$method$\", "
+            "::berth::ipc::SerializeMessage(request), std::move(options)));\n"
+            "}\n\n"
+            "void $service$AsyncClient::$method$(const $req$& request, ::berth::ipc::CallOptions "
+            "options, "
+            "std::function<void(::berth::Result<$resp$>)> done) {\n"
+            "  client_->Call(service_name_, \"$method$\", ::berth::ipc::SerializeMessage(request), "
+            "std::move(options),\n"
+            "      [done = std::move(done)](::berth::Result<::berth::ipc::Response> reply) {\n"
+            "        done(::berth::ipc::ParseReply<$resp$>(std::move(reply)));\n"
+            "      });\n"
+            "}\n\n");
         break;
       case Shape::kServerStream:
-        p.Print(v,
-                "::berth::ipc::TypedStream<$req$, $resp$> $service$Client::$method$(const $req$& request, ::berth::ipc::CallOptions options) {\n"
-                "  return ::berth::ipc::TypedStream<$req$, $resp$>(client_.OpenStream(service_name_, \"$method$\", "
-                "::berth::ipc::SerializeMessage(request), ::berth::ipc::StreamKind::kServerStream, std::move(options)));\n"
-                "}\n\n"
-                "std::shared_ptr<::berth::ipc::ClientStream> $service$AsyncClient::$method$(const $req$& request, "
-                "::berth::ipc::CallOptions options, std::function<void($resp$)> on_message, "
-                "std::function<void(::berth::Status)> on_done) {\n"
-                "  ::berth::ipc::StreamCallbacks callbacks;\n"
-                "  callbacks.on_message = [on_message = std::move(on_message)](::berth::ipc::Response&& reply) {\n"
-                "    auto message = ::berth::ipc::ParseMessage<$resp$>(reply.payload);\n"
-                "    if (message.ok()) on_message(std::move(message).value());\n"
-                "  };\n"
-                "  callbacks.on_finish = [on_done = std::move(on_done)](::berth::Result<::berth::ipc::Response> result) {\n"
-                "    on_done(result.ok() ? ::berth::Status::Ok() : result.status());\n"
-                "  };\n"
-                "  return client_->OpenStream(service_name_, \"$method$\", ::berth::ipc::SerializeMessage(request), "
-                "::berth::ipc::StreamKind::kServerStream, std::move(options), std::move(callbacks));\n"
-                "}\n\n");
+        p.Print(
+            v,
+            "::berth::ipc::TypedStream<$req$, $resp$> $service$Client::$method$(const $req$& "
+            "request, ::berth::ipc::CallOptions options) {\n"
+            "  return ::berth::ipc::TypedStream<$req$, $resp$>(client_.OpenStream(service_name_, "
+            "\"$method$\", "
+            "::berth::ipc::SerializeMessage(request), ::berth::ipc::StreamKind::kServerStream, "
+            "std::move(options)));\n"
+            "}\n\n"
+            "std::shared_ptr<::berth::ipc::ClientStream> $service$AsyncClient::$method$(const "
+            "$req$& request, "
+            "::berth::ipc::CallOptions options, std::function<void($resp$)> on_message, "
+            "std::function<void(::berth::Status)> on_done) {\n"
+            "  ::berth::ipc::StreamCallbacks callbacks;\n"
+            "  callbacks.on_message = [on_message = "
+            "std::move(on_message)](::berth::ipc::Response&& reply) {\n"
+            "    auto message = ::berth::ipc::ParseMessage<$resp$>(reply.payload);\n"
+            "    if (message.ok()) on_message(std::move(message).value());\n"
+            "  };\n"
+            "  callbacks.on_finish = [on_done = "
+            "std::move(on_done)](::berth::Result<::berth::ipc::Response> result) {\n"
+            "    on_done(result.ok() ? ::berth::Status::Ok() : result.status());\n"
+            "  };\n"
+            "  return client_->OpenStream(service_name_, \"$method$\", "
+            "::berth::ipc::SerializeMessage(request), "
+            "::berth::ipc::StreamKind::kServerStream, std::move(options), std::move(callbacks));\n"
+            "}\n\n");
         break;
       case Shape::kClientStream:
       case Shape::kBidi:
         v["kind"] = ShapeOf(s->method(i)) == Shape::kBidi ? "kBidi" : "kClientStream";
         p.Print(v,
-                "::berth::ipc::TypedStream<$req$, $resp$> $service$Client::$method$(::berth::ipc::CallOptions options) {\n"
-                "  return ::berth::ipc::TypedStream<$req$, $resp$>(client_.OpenStream(service_name_, \"$method$\", {}, "
+                "::berth::ipc::TypedStream<$req$, $resp$> "
+                "$service$Client::$method$(::berth::ipc::CallOptions options) {\n"
+                "  return ::berth::ipc::TypedStream<$req$, "
+                "$resp$>(client_.OpenStream(service_name_, \"$method$\", {}, "
                 "::berth::ipc::StreamKind::$kind$, std::move(options)));\n"
                 "}\n\n"
-                "std::shared_ptr<::berth::ipc::ClientStream> $service$AsyncClient::$method$(::berth::ipc::CallOptions options, "
-                "std::function<void($resp$)> on_message, std::function<void(::berth::Result<$resp$>)> on_done) {\n"
+                "std::shared_ptr<::berth::ipc::ClientStream> "
+                "$service$AsyncClient::$method$(::berth::ipc::CallOptions options, "
+                "std::function<void($resp$)> on_message, "
+                "std::function<void(::berth::Result<$resp$>)> on_done) {\n"
                 "  ::berth::ipc::StreamCallbacks callbacks;\n"
-                "  callbacks.on_message = [on_message = std::move(on_message)](::berth::ipc::Response&& reply) {\n"
+                "  callbacks.on_message = [on_message = "
+                "std::move(on_message)](::berth::ipc::Response&& reply) {\n"
                 "    auto message = ::berth::ipc::ParseMessage<$resp$>(reply.payload);\n"
                 "    if (message.ok()) on_message(std::move(message).value());\n"
                 "  };\n"
-                "  callbacks.on_finish = [on_done = std::move(on_done)](::berth::Result<::berth::ipc::Response> result) {\n"
+                "  callbacks.on_finish = [on_done = "
+                "std::move(on_done)](::berth::Result<::berth::ipc::Response> result) {\n"
                 "    on_done(::berth::ipc::ParseReply<$resp$>(std::move(result)));\n"
                 "  };\n"
-                "  return client_->OpenStream(service_name_, \"$method$\", {}, ::berth::ipc::StreamKind::$kind$, "
+                "  return client_->OpenStream(service_name_, \"$method$\", {}, "
+                "::berth::ipc::StreamKind::$kind$, "
                 "std::move(options), std::move(callbacks));\n"
                 "}\n\n");
         break;
@@ -266,8 +311,8 @@ class BerthGenerator : public pb::compiler::CodeGenerator {
       pb::io::Printer p(out.get(), '$');
       p.Print("// Generated by protoc-gen-berth from $file$. Do not edit.\n#pragma once\n\n",
               "file", file->name());
-      p.Print("#include <functional>\n#include <memory>\n\n#include \"$base$.pb.h\"\n",
-              "base", base);
+      p.Print("#include <functional>\n#include <memory>\n\n#include \"$base$.pb.h\"\n", "base",
+              base);
       p.Print("#include \"ipc/client.h\"\n#include \"ipc/server.h\"\n#include \"ipc/typed.h\"\n\n");
       p.Print("namespace $ns$ {\n\n", "ns", ns);
       for (int i = 0; i < file->service_count(); ++i) WriteHeaderService(p, file->service(i));

@@ -1,0 +1,151 @@
+#include "client/local_image.h"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "client/archive.h"
+#include "client/media_types.h"
+
+namespace berth::client {
+namespace {
+
+Result<std::string> ReadDocument(content::Store& store, const Descriptor& d) {
+  auto bytes = content::ReadBlob(store, d.digest);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound) {
+      return Error(Code::kNotFound, "content {} ({}) is not in the content store", d.digest,
+                   d.media_type);
+    }
+    return bytes.status();
+  }
+  BERTH_RETURN_IF_ERROR(VerifyBytes(d, *bytes));
+  return bytes;
+}
+
+std::string ExtractKey(const std::string& chain) {
+  std::random_device rd;
+  return fmt::format("extract-{}-{:08x} {}", ::getpid(), rd(), chain);
+}
+
+}  // namespace
+
+content::Labels ManifestLabels(const Manifest& m) {
+  content::Labels labels;
+  labels[std::string(kGcRefContent) + ".config"] = m.config.digest.ToString();
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    labels[fmt::format("{}.l.{}", kGcRefContent, i)] = m.layers[i].digest.ToString();
+  }
+  return labels;
+}
+
+content::Labels IndexLabels(const std::vector<Descriptor>& children) {
+  content::Labels labels;
+  for (size_t i = 0; i < children.size(); ++i) {
+    labels[fmt::format("{}.m.{}", kGcRefContent, i)] = children[i].digest.ToString();
+  }
+  return labels;
+}
+
+content::Labels SnapshotLabel(const std::string& snapshotter, const std::string& chain) {
+  if (chain.empty()) return {};
+  return {{std::string(kGcRefSnapshot) + "." + snapshotter, chain}};
+}
+
+Result<LocalImage> LoadImage(content::Store& store, const Descriptor& target,
+                             const PlatformMatcher& platform) {
+  LocalImage image;
+  image.manifest_descriptor = target;
+  BERTH_ASSIGN_OR_RETURN(std::string bytes, ReadDocument(store, target));
+  BERTH_ASSIGN_OR_RETURN(Document doc, ParseDocument(target.media_type, bytes));
+  if (doc.is_index()) {
+    BERTH_ASSIGN_OR_RETURN(image.manifest_descriptor, SelectManifest(doc.index(), platform));
+    BERTH_ASSIGN_OR_RETURN(bytes, ReadDocument(store, image.manifest_descriptor));
+    BERTH_ASSIGN_OR_RETURN(doc, ParseDocument(image.manifest_descriptor.media_type, bytes));
+    if (doc.is_index()) return Status(Code::kUnimplemented, "nested indexes are not supported");
+  }
+  image.manifest = doc.manifest();
+  BERTH_ASSIGN_OR_RETURN(std::string config, ReadDocument(store, image.manifest.config));
+  BERTH_ASSIGN_OR_RETURN(image.config, ParseImageConfig(config));
+  if (image.config.diff_ids.size() != image.manifest.layers.size()) {
+    return Error(Code::kInvalidArgument, "image {} has {} layers but {} diff_ids", target.digest,
+                 image.manifest.layers.size(), image.config.diff_ids.size());
+  }
+  image.chain_ids = ChainIds(image.config.diff_ids);
+  return image;
+}
+
+Result<ImageCheck> CheckImage(content::Store& store, snapshot::Snapshotter* snapshots,
+                              const Descriptor& target, const PlatformMatcher& platform) {
+  ImageCheck check;
+  std::vector<Descriptor> wanted{target};
+  auto image = LoadImage(store, target, platform);
+  if (image.ok()) {
+    if (image->manifest_descriptor.digest != target.digest) {
+      wanted.push_back(image->manifest_descriptor);
+    }
+    wanted.push_back(image->manifest.config);
+    for (const Descriptor& l : image->manifest.layers) wanted.push_back(l);
+    if (snapshots != nullptr) {
+      std::string top = image->TopChain();
+      check.unpacked = top.empty() || snapshots->Stat(top).ok();
+    }
+  } else if (image.status().code() != Code::kNotFound) {
+    return image.status();
+  }
+  for (const Descriptor& d : wanted) {
+    auto info = store.GetInfo(d.digest);
+    if (info.ok()) {
+      check.size += info->size;
+    } else if (info.status().code() == Code::kNotFound) {
+      check.missing.push_back(d);
+    } else {
+      return info.status();
+    }
+  }
+  if (!image.ok() && check.missing.empty()) return image.status();
+  return check;
+}
+
+Status UnpackLayer(const UnpackContext& ctx, const Descriptor& layer, const Digest& diff_id,
+                   const std::string& parent, const std::string& chain) {
+  if (ctx.snapshots->Stat(chain).ok()) return Status::Ok();
+  std::string key = ExtractKey(chain);
+  std::string resource = "snapshots/" + ctx.snapshotter;
+  if (ctx.leases) BERTH_RETURN_IF_ERROR(ctx.leases->AddLeaseResource(ctx.lease, resource, key));
+  BERTH_ASSIGN_OR_RETURN(auto mounts, ctx.snapshots->Prepare(key, parent, {}));
+  auto remove = [&](Status s) {
+    (void)ctx.snapshots->Remove(key);
+    return s;
+  };
+  snapshot::Descriptor d{layer.media_type, layer.digest, layer.size, {}};
+  auto applied = ctx.differ->Apply(d, mounts, {});
+  if (!applied.ok())
+    return remove(applied.status().Annotate(fmt::format("apply {}", layer.digest)));
+  if (applied->diff_id != diff_id) {
+    return remove(Error(Code::kDataLoss, "layer {} unpacks to diffID {}, but the config says {}",
+                        layer.digest, applied->diff_id, diff_id));
+  }
+  if (ctx.leases) BERTH_RETURN_IF_ERROR(ctx.leases->AddLeaseResource(ctx.lease, resource, chain));
+  Status committed = ctx.snapshots->Commit(chain, key, {});
+  if (committed.code() == Code::kAlreadyExists) return remove(Status::Ok());  // a racing unpack
+  if (!committed.ok()) return remove(committed);
+  return Status::Ok();
+}
+
+Status UnpackImage(const UnpackContext& ctx, const LocalImage& image, Progress* progress) {
+  std::string parent;
+  for (size_t i = 0; i < image.manifest.layers.size(); ++i) {
+    const Descriptor& layer = image.manifest.layers[i];
+    std::string chain = image.chain_ids[i].ToString();
+    size_t id = progress ? progress->Add("layer", layer.digest, layer.size) : 0;
+    if (progress) progress->SetState(id, BlobState::kUnpacking);
+    Status s = UnpackLayer(ctx, layer, image.config.diff_ids[i], parent, chain);
+    if (progress) progress->SetState(id, s.ok() ? BlobState::kDone : BlobState::kFailed);
+    BERTH_RETURN_IF_ERROR(s);
+    parent = chain;
+  }
+  return Status::Ok();
+}
+
+}  // namespace berth::client

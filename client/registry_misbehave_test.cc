@@ -1,0 +1,194 @@
+// The registry client against a registry that misbehaves on purpose (misbehaving_registry.py):
+// credentials must not leak to other hosts, bad bytes and bad documents must be refused.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "client/media_types.h"
+#include "client/registry.h"
+#include "client/testing/test_registry.h"
+
+namespace berth::client {
+namespace {
+
+using testing::MisbehavingRegistry;
+
+struct StringTarget : FetchTarget {
+  std::string data;
+  int restarts = 0;
+  Status Write(std::string_view chunk) override {
+    data.append(chunk);
+    return Status::Ok();
+  }
+  Status Restart() override {
+    ++restarts;
+    data.clear();
+    return Status::Ok();
+  }
+};
+
+std::string MakeBlob() {
+  std::string blob;
+  for (int i = 0; blob.size() < 200000; ++i) blob += fmt::format("berth-blob-{} ", i);
+  return blob;
+}
+
+class MisbehaveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    blob_ = MakeBlob();
+    auto server = MisbehavingRegistry::Start(blob_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    desc_.media_type = std::string(media::kOciLayer);
+    desc_.digest = DigestBytes(blob_).value();
+    desc_.size = static_cast<int64_t>(blob_.size());
+  }
+
+  std::unique_ptr<Registry> Open(const std::string& repo, bool with_credentials = true) {
+    auto ref = ParseReference(fmt::format("127.0.0.1:{}/t/{}:x", server_->port(), repo));
+    EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+    RegistryOptions options;
+    options.hosts.plain_http = true;
+    if (with_credentials) options.user = Credentials{"u", "p", ""};
+    return Registry::Create(*ref, options).value();
+  }
+
+  // The logged requests to `port`.
+  std::vector<nlohmann::json> Requests(int port) {
+    auto log = server_->Log();
+    EXPECT_TRUE(log.ok());
+    std::vector<nlohmann::json> out;
+    for (auto& entry : nlohmann::json::parse(*log)) {
+      if (entry["port"] == port) out.push_back(entry);
+    }
+    return out;
+  }
+
+  std::string blob_;
+  Descriptor desc_;
+  std::unique_ptr<MisbehavingRegistry> server_;
+};
+
+TEST_F(MisbehaveTest, BearerTokenFlowWithScope) {
+  auto r = Open("data");
+  StringTarget t;
+  Status s = r->FetchBlob(desc_, 0, t, true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(t.data, blob_);
+  bool asked_token = false;
+  for (auto& req : Requests(server_->port())) {
+    std::string path = req["path"];
+    if (path.starts_with("/token")) {
+      asked_token = true;
+      EXPECT_NE(path.find("scope=repository%3At%2Fdata%3Apull"), std::string::npos) << path;
+      EXPECT_NE(path.find("service=bad"), std::string::npos) << path;
+      EXPECT_EQ(req["authorization"], "Basic dTpw");
+    }
+  }
+  EXPECT_TRUE(asked_token);
+  // Without credentials the token server refuses: a clear error.
+  auto anonymous = Open("data", false);
+  Status refused = anonymous->FetchBlob(desc_, 0, t);
+  EXPECT_EQ(refused.code(), Code::kUnauthenticated) << refused.ToString();
+}
+
+TEST_F(MisbehaveTest, RedirectToAnotherHostGetsNoAuthorization) {
+  auto r = Open("redirect");
+  StringTarget t;
+  Status s = r->FetchBlob(desc_, 0, t, true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(t.data, blob_);
+  auto other = Requests(server_->other_port());
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0]["authorization"], "");
+  // ... while the registry itself did get the token.
+  bool registry_saw_token = false;
+  for (auto& req : Requests(server_->port())) {
+    if (req["authorization"] == "Bearer tok") registry_saw_token = true;
+  }
+  EXPECT_TRUE(registry_saw_token);
+}
+
+TEST_F(MisbehaveTest, SameOriginRedirectKeepsAuthorization) {
+  auto r = Open("sameredirect");
+  StringTarget t;
+  ASSERT_TRUE(r->FetchBlob(desc_, 0, t, true).ok());
+  bool followed_with_token = false;
+  for (auto& req : Requests(server_->port())) {
+    std::string path = req["path"];
+    if (path.starts_with("/v2/t/data/") && req["authorization"] == "Bearer tok") {
+      followed_with_token = true;
+    }
+  }
+  EXPECT_TRUE(followed_with_token);
+}
+
+TEST_F(MisbehaveTest, ForeignUrlsAreFetchedAnonymously) {
+  auto r = Open("missing");  // 404 for the blob: the descriptor's urls are tried
+  Descriptor d = desc_;
+  d.urls = {fmt::format("http://127.0.0.1:{}/blob/{}", server_->other_port(), d.digest.ToString())};
+  StringTarget t;
+  Status s = r->FetchBlob(d, 0, t, true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto other = Requests(server_->other_port());
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0]["authorization"], "");
+  // A foreign URL on the registry's own origin gets no credentials either.
+  d.urls = {
+      fmt::format("http://127.0.0.1:{}/v2/t/data/blobs/{}", server_->port(), d.digest.ToString())};
+  StringTarget t2;
+  EXPECT_EQ(r->FetchBlob(d, 0, t2, true).code(), Code::kUnauthenticated);
+}
+
+TEST_F(MisbehaveTest, WrongBytesAreRefused) {
+  auto r = Open("wrong");
+  StringTarget t;
+  Status s = r->FetchBlob(desc_, 0, t, true);
+  EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
+  EXPECT_NE(s.message().find("digest mismatch"), std::string::npos);
+  auto short_blob = Open("short");
+  StringTarget t2;
+  EXPECT_EQ(short_blob->FetchBlob(desc_, 0, t2).code(), Code::kUnavailable);
+  // A blob fetched as a document is verified too.
+  Descriptor config = desc_;
+  config.media_type = std::string(media::kOciConfig);
+  EXPECT_EQ(r->FetchDocument(config).status().code(), Code::kDataLoss);
+}
+
+TEST_F(MisbehaveTest, IgnoredRangeRestartsTheTarget) {
+  auto r = Open("norange");
+  StringTarget t;
+  t.data = blob_.substr(0, 1000);
+  Status s = r->FetchBlob(desc_, 1000, t);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(t.restarts, 1);
+  EXPECT_EQ(t.data, blob_);
+  // A registry that honours Range resumes without restarting.
+  auto good = Open("data");
+  StringTarget t2;
+  t2.data = blob_.substr(0, 1000);
+  ASSERT_TRUE(good->FetchBlob(desc_, 1000, t2).ok());
+  EXPECT_EQ(t2.restarts, 0);
+  EXPECT_EQ(t2.data, blob_);
+}
+
+TEST_F(MisbehaveTest, AmbiguousOrLyingManifestsAreRefused) {
+  auto ambiguous = Open("ambiguous");
+  auto a = ambiguous->Resolve(ambiguous->reference());
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(a.status().message().find("ambiguous"), std::string::npos);
+  auto liar = Open("liar");
+  auto l = liar->Resolve(liar->reference());
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), Code::kDataLoss);
+  // Asking by digest: the bytes must hash to it.
+  auto ref = ParseReference(
+      fmt::format("127.0.0.1:{}/t/good@sha256:{}", server_->port(), std::string(64, '1')));
+  auto by_digest = Open("good")->Resolve(*ref);
+  EXPECT_EQ(by_digest.status().code(), Code::kDataLoss);
+}
+
+}  // namespace
+}  // namespace berth::client

@@ -1,0 +1,40 @@
+// berth-content: the content store service (see services/content/content.h).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "common/time.h"
+#include "services/content/expiry.h"
+#include "services/content/local_store.h"
+#include "services/content/server.h"
+#include "services/host/service_host.h"
+
+int main(int argc, char** argv) {
+  using namespace berth;
+  std::string expiry_text = "24h";
+  auto options = service::ParseServiceCommandLine("content", argc, argv, [&](CLI::App& app) {
+    app.add_option("--ingest-expiry", expiry_text,
+                   "remove in-flight writes not written to for this long (Go duration)")
+        ->capture_default_str();
+  });
+  auto expiry = ParseDuration(expiry_text);
+  if (!expiry.ok()) {
+    fmt::print(stderr, "berth-content: --ingest-expiry: {}\n", expiry.status().message());
+    return 2;
+  }
+  service::ServiceHost host(options);
+  auto store = content::LocalStore::Open(host.DataDir());
+  if (!store.ok()) {
+    spdlog::error("cannot open the content store: {}", store.status().message());
+    return 1;
+  }
+  content::ContentServer server(
+      host.loop(), **store,
+      [&host](const std::string& ns, const std::string& topic,
+              const google::protobuf::Message& event) { host.Publish(ns, topic, event); });
+  server.RegisterWith(host.server());
+  content::IngestExpiry expirer(host.loop(), **store, *expiry);
+  expirer.Start();
+  host.AddPlugin("berth.content.v1", "content");
+  return host.Run();
+}

@@ -1,0 +1,322 @@
+// Garbage collection against the in-memory stores: what is kept, what goes, and safety when a
+// store is down or a reference appears mid-sweep.
+#include "services/metadata/gc.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/temp_dir.h"
+#include "common/time.h"
+#include "services/metadata/gc_stores_fake.h"
+#include "services/metadata/test_util.h"
+
+namespace berth::metadata {
+namespace {
+
+using namespace testing;
+
+constexpr char kRefConfig[] = "containerd.io/gc.ref.content.config";
+constexpr char kRefSnapshot[] = "containerd.io/gc.ref.snapshot.overlayfs";
+
+class GcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = TempDir::Create("b-meta");
+    ASSERT_TRUE(dir.ok());
+    dir_.emplace(std::move(dir).value());
+    auto store = MetadataStore::Open(dir_->Join("metadata"), nullptr);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(store).value();
+    auto fake = std::make_unique<FakeGcStores>();
+    stores_ = fake.get();
+    GcScheduler::Options options;
+    options.delay = std::chrono::milliseconds(20);
+    options.startup_delay = std::chrono::milliseconds(-1);
+    options.retry_min = std::chrono::milliseconds(50);
+    options.retry_max = std::chrono::milliseconds(200);
+    gc_ = std::make_unique<GcScheduler>(*store_, std::move(fake), options);
+    gc_->Attach();
+  }
+  void TearDown() override {
+    store_->Close();
+    gc_.reset();
+  }
+
+  // An image as a pull leaves it: index -> manifest -> config + 3 layers, the config naming the
+  // top snapshot of a 3-snapshot chain. Returns the index digest. Blob ids from `base`.
+  std::string AddImageObjects(uint64_t base) {
+    std::string index = FakeDigest(base), manifest = FakeDigest(base + 1),
+                config = FakeDigest(base + 2);
+    stores_->AddContent({"", index, {{"containerd.io/gc.ref.content.m.0", manifest}}});
+    Labels manifest_labels{{kRefConfig, config}};
+    for (int i = 0; i < 3; ++i) {
+      std::string layer = FakeDigest(base + 3 + i);
+      manifest_labels[fmt::format("containerd.io/gc.ref.content.l.{}", i)] = layer;
+      stores_->AddContent({"", layer, {}});
+    }
+    stores_->AddContent({"", manifest, manifest_labels});
+    std::string parent;
+    for (int i = 0; i < 3; ++i) {
+      std::string key = fmt::format("chain-{}-{}", base, i);
+      stores_->AddSnapshot({"", "overlayfs", key, parent, {}});
+      parent = key;
+    }
+    stores_->AddContent({"", config, {{kRefSnapshot, parent}}});
+    return index;
+  }
+
+  Status CreateImage(const std::string& name, const std::string& digest,
+                     const std::string& ns = "default") {
+    auto r = Await<v1::Image>(
+        [&](auto done) { store_->CreateImage(ns, MakeImage(name, digest), done); });
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  Status DeleteImage(const std::string& name, const std::string& ns = "default") {
+    return AwaitStatus([&](auto done) { store_->DeleteImage(ns, name, "", done); });
+  }
+  GcReport Collect(bool dry_run = false) {
+    auto report = gc_->CollectSync(dry_run);
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : GcReport();
+  }
+
+  std::optional<TempDir> dir_;
+  std::unique_ptr<MetadataStore> store_;
+  FakeGcStores* stores_ = nullptr;
+  std::unique_ptr<GcScheduler> gc_;
+};
+
+TEST_F(GcTest, AnImageKeepsItsBlobsAndSnapshotsUntilItIsDeleted) {
+  std::string index = AddImageObjects(100);
+  ASSERT_TRUE(CreateImage("busybox", index).ok());
+  GcReport kept = Collect();
+  EXPECT_TRUE(kept.complete);
+  EXPECT_TRUE(kept.removed_content.empty());
+  EXPECT_TRUE(kept.removed_snapshots.empty());
+  EXPECT_EQ(kept.marked, 9u);  // 6 blobs + 3 snapshots
+  EXPECT_EQ(stores_->content_count(), 6u);
+
+  ASSERT_TRUE(DeleteImage("busybox").ok());
+  GcReport gone = Collect();
+  EXPECT_TRUE(gone.complete) << gone.error;
+  EXPECT_EQ(gone.removed_content.size(), 6u);
+  ASSERT_EQ(gone.removed_snapshots.size(), 3u);
+  // Children before parents (the fake store refuses a parent that still has children).
+  EXPECT_EQ(gone.removed_snapshots[0].key, "chain-100-2");
+  EXPECT_EQ(gone.removed_snapshots[2].key, "chain-100-0");
+  EXPECT_EQ(stores_->content_count(), 0u);
+  EXPECT_EQ(stores_->snapshot_count(), 0u);
+}
+
+TEST_F(GcTest, SharedLayersSurviveWhileAnyImageUsesThem) {
+  std::string a = AddImageObjects(100);
+  std::string b = AddImageObjects(200);
+  // Image b's manifest also uses a's first layer.
+  stores_->AddContent(
+      {"",
+       FakeDigest(201),
+       {{kRefConfig, FakeDigest(202)}, {"containerd.io/gc.ref.content.l.0", FakeDigest(103)}}});
+  ASSERT_TRUE(CreateImage("a", a).ok());
+  ASSERT_TRUE(CreateImage("b", b).ok());
+  ASSERT_TRUE(DeleteImage("a").ok());
+  Collect();
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(103)));   // shared layer kept
+  EXPECT_FALSE(stores_->HasContent(FakeDigest(104)));  // a's own layer gone
+  EXPECT_FALSE(stores_->HasContent(a));
+  EXPECT_TRUE(stores_->HasSnapshot("overlayfs", "chain-200-0"));
+  EXPECT_FALSE(stores_->HasSnapshot("overlayfs", "chain-100-0"));
+}
+
+TEST_F(GcTest, ImagesInEveryNamespaceAreRoots) {
+  std::string index = AddImageObjects(100);
+  ASSERT_TRUE(CreateImage("busybox", index, "other").ok());
+  EXPECT_TRUE(Collect().removed_content.empty());
+}
+
+TEST_F(GcTest, ALeaseProtectsHalfWrittenContentAndSnapshots) {
+  ASSERT_TRUE(Await<v1::Lease>([&](auto done) {
+                store_->CreateLease("default", MakeLease("pull"), done);
+              }).ok());
+  auto add = [&](v1::Resource r) {
+    return AwaitStatus([&](auto done) { store_->AddLeaseResource("default", "pull", r, done); });
+  };
+  // The pull adds a blob to its lease before committing it, and the snapshot it unpacks into.
+  ASSERT_TRUE(add(MakeResource("content", FakeDigest(1))).ok());
+  ASSERT_TRUE(add(MakeResource("snapshots/overlayfs", "extract-1")).ok());
+  ASSERT_TRUE(add(MakeResource("ingests", "layer-2")).ok());
+  stores_->AddContent({"", FakeDigest(1), {{kRefConfig, FakeDigest(2)}}});
+  stores_->AddContent({"", FakeDigest(2), {}});
+  stores_->AddContent({"", FakeDigest(3), {}});  // nobody's
+  stores_->AddSnapshot({"", "overlayfs", "base", "", {}});
+  stores_->AddSnapshot({"", "overlayfs", "extract-1", "base", {}});
+  GcReport report = Collect();
+  EXPECT_EQ(report.removed_content, std::vector<std::string>{FakeDigest(3)});
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(1)));
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(2)));         // referenced by a leased blob
+  EXPECT_TRUE(stores_->HasSnapshot("overlayfs", "base"));  // parent of a leased snapshot
+
+  ASSERT_TRUE(AwaitStatus([&](auto done) { store_->DeleteLease("default", "pull", done); }).ok());
+  Collect();
+  EXPECT_EQ(stores_->content_count(), 0u);
+  EXPECT_EQ(stores_->snapshot_count(), 0u);
+}
+
+TEST_F(GcTest, AFlatLeaseKeepsOnlyWhatItNames) {
+  auto lease = MakeLease("flat");
+  (*lease.mutable_labels())[std::string(kLabelGcFlat)] = "1";
+  ASSERT_TRUE(
+      Await<v1::Lease>([&](auto done) { store_->CreateLease("default", lease, done); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) {
+                store_->AddLeaseResource("default", "flat", MakeResource("content", FakeDigest(1)),
+                                         done);
+              }).ok());
+  stores_->AddContent({"", FakeDigest(1), {{kRefConfig, FakeDigest(2)}}});
+  stores_->AddContent({"", FakeDigest(2), {}});
+  Collect();
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(1)));
+  EXPECT_FALSE(stores_->HasContent(FakeDigest(2)));
+}
+
+TEST_F(GcTest, AnExpiredLeaseProtectsNothingAndIsDeleted) {
+  auto lease = MakeLease("old");
+  (*lease.mutable_labels())[std::string(kLabelGcExpire)] = "2001-01-01T00:00:00Z";
+  ASSERT_TRUE(
+      Await<v1::Lease>([&](auto done) { store_->CreateLease("default", lease, done); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) {
+                store_->AddLeaseResource("default", "old", MakeResource("content", FakeDigest(1)),
+                                         done);
+              }).ok());
+  stores_->AddContent({"", FakeDigest(1), {}});
+  GcReport report = Collect();
+  EXPECT_EQ(report.expired_leases, std::vector<std::string>{"default/old"});
+  EXPECT_FALSE(stores_->HasContent(FakeDigest(1)));
+  EXPECT_EQ(store_->GetLease("default", "old").status().code(), Code::kNotFound);
+}
+
+TEST_F(GcTest, ALeaseExpiringSoonIsCollectedWhenItExpires) {
+  auto lease = MakeLease("short");
+  (*lease.mutable_labels())[std::string(kLabelGcExpire)] =
+      FormatRfc3339Nano(NowUnixNanos() + 300'000'000);
+  ASSERT_TRUE(
+      Await<v1::Lease>([&](auto done) { store_->CreateLease("default", lease, done); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) {
+                store_->AddLeaseResource("default", "short", MakeResource("content", FakeDigest(1)),
+                                         done);
+              }).ok());
+  stores_->AddContent({"", FakeDigest(1), {}});
+  EXPECT_TRUE(Collect().removed_content.empty());
+  // The scheduler wakes up at the expiry by itself.
+  for (int i = 0; i < 200 && stores_->HasContent(FakeDigest(1)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(stores_->HasContent(FakeDigest(1)));
+}
+
+TEST_F(GcTest, AContainerProtectsItsSnapshot) {
+  stores_->AddSnapshot({"", "overlayfs", "base", "", {}});
+  stores_->AddSnapshot({"", "overlayfs", "web-rw", "base", {}});
+  ASSERT_TRUE(Await<v1::Container>([&](auto done) {
+                store_->CreateContainer("default", MakeContainer("web", "overlayfs", "web-rw"),
+                                        done);
+              }).ok());
+  Collect();
+  EXPECT_TRUE(stores_->HasSnapshot("overlayfs", "web-rw"));
+  EXPECT_TRUE(stores_->HasSnapshot("overlayfs", "base"));
+  ASSERT_TRUE(
+      AwaitStatus([&](auto done) { store_->DeleteContainer("default", "web", done); }).ok());
+  Collect();
+  EXPECT_EQ(stores_->snapshot_count(), 0u);
+}
+
+TEST_F(GcTest, RootLabelsKeepObjects) {
+  stores_->AddContent(
+      {"",
+       FakeDigest(1),
+       {{std::string(kLabelGcRoot), "2024-01-01T00:00:00Z"}, {kRefConfig, FakeDigest(2)}}});
+  stores_->AddContent({"", FakeDigest(2), {}});
+  stores_->AddSnapshot({"", "native", "pinned", "", {{std::string(kLabelGcRoot), "x"}}});
+  EXPECT_TRUE(Collect().removed_content.empty());
+  EXPECT_EQ(stores_->content_count(), 2u);
+  EXPECT_TRUE(stores_->HasSnapshot("native", "pinned"));
+}
+
+TEST_F(GcTest, DryRunDeletesNothing) {
+  stores_->AddContent({"", FakeDigest(1), {}});
+  stores_->AddSnapshot({"", "overlayfs", "orphan", "", {}});
+  GcReport report = Collect(/*dry_run=*/true);
+  EXPECT_TRUE(report.dry_run);
+  EXPECT_EQ(report.removed_content.size(), 1u);
+  EXPECT_EQ(report.removed_snapshots.size(), 1u);
+  EXPECT_EQ(stores_->content_count(), 1u);
+  EXPECT_EQ(stores_->snapshot_count(), 1u);
+}
+
+TEST_F(GcTest, AStoreThatIsDownLosesNothingAndIsCollectedLater) {
+  stores_->AddContent({"", FakeDigest(1), {}});
+  stores_->AddSnapshot({"", "overlayfs", "orphan", "", {}});
+  stores_->set_snapshots_down(true);
+  auto report = gc_->CollectSync(false);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Code::kUnavailable);
+  EXPECT_NE(report.status().message().find("nothing deleted"), std::string::npos);
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(1)));  // content was listable, but not deleted
+  stores_->set_snapshots_down(false);
+  stores_->set_content_down(true);
+  EXPECT_FALSE(gc_->CollectSync(false).ok());
+  EXPECT_TRUE(stores_->HasSnapshot("overlayfs", "orphan"));
+  // Back up: the scheduler's retry collects without being asked.
+  stores_->set_content_down(false);
+  for (int i = 0; i < 300 && stores_->content_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stores_->content_count(), 0u);
+  EXPECT_EQ(stores_->snapshot_count(), 0u);
+}
+
+TEST_F(GcTest, AStoreLostMidSweepStopsTheSweepAndItResumesLater) {
+  for (int i = 1; i <= 5; ++i) stores_->AddContent({"", FakeDigest(i), {}});
+  stores_->FailDeletesAfter(2);
+  GcReport report = Collect();
+  EXPECT_FALSE(report.complete);
+  EXPECT_NE(report.error.find("went away"), std::string::npos) << report.error;
+  EXPECT_EQ(report.removed_content.size(), 2u);
+  stores_->FailDeletesAfter(-1);
+  for (int i = 0; i < 300 && stores_->content_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stores_->content_count(), 0u);
+}
+
+TEST_F(GcTest, AReferenceCreatedDuringTheSweepStopsIt) {
+  for (int i = 1; i <= 3; ++i) stores_->AddContent({"", FakeDigest(i), {}});
+  bool created = false;
+  stores_->set_before_delete([&](const std::string&) {
+    if (created) return;
+    created = true;
+    // An image now names blob 3 (not deleted yet): the sweep must leave it alone.
+    ASSERT_TRUE(CreateImage("late", FakeDigest(3)).ok());
+  });
+  GcReport report = Collect();
+  EXPECT_FALSE(report.complete);
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(3)));
+  stores_->set_before_delete(nullptr);
+  Collect();
+  EXPECT_TRUE(stores_->HasContent(FakeDigest(3)));
+  EXPECT_EQ(stores_->content_count(), 1u);
+}
+
+TEST_F(GcTest, DeletingAnImageTriggersACollection) {
+  std::string index = AddImageObjects(100);
+  ASSERT_TRUE(CreateImage("busybox", index).ok());
+  uint64_t runs = gc_->runs();
+  ASSERT_TRUE(DeleteImage("busybox").ok());
+  for (int i = 0; i < 300 && (stores_->content_count() > 0 || gc_->runs() == runs); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stores_->content_count(), 0u);
+  EXPECT_GT(gc_->runs(), runs);
+}
+
+}  // namespace
+}  // namespace berth::metadata

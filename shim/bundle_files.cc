@@ -1,0 +1,76 @@
+#include "shim/bundle_files.h"
+
+#include <charconv>
+#include <string_view>
+
+#include "common/fs.h"
+
+namespace berth::shim {
+namespace {
+
+template <typename T>
+bool ParseNumber(std::string_view text, T* out) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+}  // namespace
+
+Result<pid_t> ReadPidFile(const std::string& path) {
+  BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  pid_t pid = 0;
+  if (!ParseNumber(text, &pid) || pid <= 0) {
+    return Error(Code::kInvalidArgument, "pid file {} holds \"{}\", not a pid", path,
+                 text.substr(0, 32));
+  }
+  return pid;
+}
+
+Status WriteExitRecord(const std::string& bundle, const ExitRecord& record) {
+  return WriteFileAtomic(bundle + "/" + kInitExitFile,
+                         fmt::format("{} {}\n", record.status, record.exited_at_ns), 0600);
+}
+
+std::optional<ExitRecord> ReadExitRecord(const std::string& bundle) {
+  auto text = ReadFile(bundle + "/" + kInitExitFile);
+  if (!text.ok()) return std::nullopt;
+  std::string_view view = *text;
+  size_t space = view.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  ExitRecord record;
+  if (!ParseNumber(view.substr(0, space), &record.status) ||
+      !ParseNumber(view.substr(space + 1), &record.exited_at_ns)) {
+    return std::nullopt;
+  }
+  return record;
+}
+
+Status WriteRuntimeRecord(const std::string& bundle, const RuntimeConfig& config) {
+  return WriteFileAtomic(bundle + "/" + kRuntimeFile,
+                         fmt::format("binary={}\nroot={}\nsystemd_cgroup={}\n", config.binary,
+                                     config.root, config.systemd_cgroup ? 1 : 0),
+                         0600);
+}
+
+std::optional<RuntimeConfig> ReadRuntimeRecord(const std::string& bundle) {
+  auto text = ReadFile(bundle + "/" + kRuntimeFile);
+  if (!text.ok()) return std::nullopt;
+  RuntimeConfig config;
+  std::string_view view = *text;
+  while (!view.empty()) {
+    size_t nl = view.find('\n');
+    std::string_view line = view.substr(0, nl);
+    view.remove_prefix(nl == std::string_view::npos ? view.size() : nl + 1);
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "binary") config.binary = std::string(value);
+    if (key == "root") config.root = std::string(value);
+    if (key == "systemd_cgroup") config.systemd_cgroup = value == "1";
+  }
+  if (config.binary.empty()) return std::nullopt;
+  return config;
+}
+
+}  // namespace berth::shim

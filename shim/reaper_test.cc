@@ -1,0 +1,107 @@
+// The reaper and RunCommand on a real loop with real children.
+#include "shim/reaper.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/process.h"
+#include "ipc/event_loop.h"
+#include "shim/command.h"
+
+namespace berth::shim {
+namespace {
+
+pid_t Spawn(std::vector<std::string> argv) {
+  SpawnOptions options;
+  options.argv = std::move(argv);
+  options.stdin_fd = options.stdout_fd = options.stderr_fd = SpawnOptions::kDevNull;
+  auto child = ChildProcess::Spawn(options);
+  EXPECT_TRUE(child.ok());
+  return child->Release();
+}
+
+TEST(ShimReaper, HandsEachExitToItsWatcherAndKeepsUnclaimedOnes) {
+  ipc::EventLoop loop;
+  auto reaper = Reaper::Create(loop.uv());
+  ASSERT_TRUE(reaper.ok()) << reaper.status().ToString();
+  pid_t quick = Spawn({"/bin/sh", "-c", "exit 3"});
+  pid_t killed = Spawn({"/bin/sleep", "100"});
+  pid_t late = Spawn({"/bin/sh", "-c", "exit 7"});
+  std::vector<std::pair<pid_t, uint32_t>> seen;
+  auto record = [&](pid_t pid) {
+    return [&seen, pid](int status) { seen.emplace_back(pid, ExitCodeFromWaitStatus(status)); };
+  };
+  (*reaper)->Watch(quick, record(quick));
+  (*reaper)->Watch(killed, record(killed));
+  ::kill(killed, SIGKILL);
+  // `late` exits while nobody watches it: its status is kept for a later Watch.
+  loop.After(500, [&] {
+    auto status = (*reaper)->Watch(late, [](int) { ADD_FAILURE() << "already reaped"; });
+    EXPECT_TRUE(status);
+    if (status) seen.emplace_back(late, ExitCodeFromWaitStatus(*status));
+    loop.Stop();
+  });
+  loop.Run();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2], std::make_pair(late, 7u));
+  std::sort(seen.begin(), seen.end() - 1);
+  EXPECT_EQ(seen[quick < killed ? 0 : 1], std::make_pair(quick, 3u));
+  EXPECT_EQ(seen[quick < killed ? 1 : 0], std::make_pair(killed, 128u + SIGKILL));
+  EXPECT_EQ((*reaper)->watched(), 0u);
+  EXPECT_EQ((*reaper)->unclaimed(), 0u);
+}
+
+// Runs one command on a fresh loop and returns its result.
+Result<CommandResult> RunOnLoop(CommandOptions options) {
+  ipc::EventLoop loop;
+  auto reaper = Reaper::Create(loop.uv());
+  if (!reaper.ok()) return reaper.status();
+  std::optional<Result<CommandResult>> result;
+  RunCommand(loop.uv(), **reaper, std::move(options), [&](Result<CommandResult> r) {
+    result = std::move(r);
+    loop.Stop();
+  });
+  if (!result) {
+    loop.After(10000, [&] { loop.Stop(); });
+    loop.Run();
+  }
+  if (!result) return Status(Code::kDeadlineExceeded, "command did not finish");
+  return std::move(*result);
+}
+
+TEST(ShimCommand, CapturesLargeOutputWithoutBlocking) {
+  CommandOptions options;
+  options.spawn.argv = {"/bin/sh", "-c", "head -c 300000 /dev/zero; echo tail >&2; exit 4"};
+  options.capture = true;
+  options.max_output = 200000;
+  auto result = RunOnLoop(options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_FALSE(result->success());
+  EXPECT_EQ(result->Describe(), "exit status 4");
+  EXPECT_EQ(result->output.size(), 200000u);
+}
+
+TEST(ShimCommand, FeedsStdin) {
+  CommandOptions cat;
+  cat.spawn.argv = {"/bin/cat"};
+  cat.capture = true;
+  cat.stdin_data = "fed on stdin";
+  auto result = RunOnLoop(cat);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_TRUE(result->success());
+  EXPECT_EQ(result->output, "fed on stdin");
+}
+
+TEST(ShimCommand, SpawnFailureIsReportedAtOnce) {
+  CommandOptions missing;
+  missing.spawn.argv = {"/no/such/program"};
+  EXPECT_EQ(RunOnLoop(missing).status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace berth::shim

@@ -1,0 +1,135 @@
+#pragma once
+// ManagedService: one service process berthd is responsible for (berth-content, ...).
+//
+// Lifecycle (embedded mode):
+//   Start(): the binary is missing -> "missing" (stays so; last_error says what to do). A live
+//     process recorded in the pid file (same pid AND start time) -> adopted: watched through a
+//     pidfd, although a previous berthd started it. Otherwise spawned in its own session (no
+//     PR_SET_PDEATHSIG: services outlive a berthd crash and are adopted by the next berthd).
+//   "starting" until its berth.health.v1.Health/Check answers (polled every 20 ms), then
+//     "running". No answer within start_timeout: killed, and treated as a crash.
+//   Crash (the pidfd turns readable): "backoff" for initial * 2^n (capped at max; n counts
+//     consecutive crashes and resets once a process stayed up reset_after), then respawned and
+//     `restarts` incremented. While running, health is polled every health_interval; a failed
+//     check shows "unhealthy" with last_error (the process is left alone).
+//   Stop(): SIGTERM, SIGKILL after stop_timeout, then the pid file and socket are removed.
+// In external (systemd) mode nothing is spawned: the state is "external", pid and health come
+// from polling the socket.
+//
+// Thread-safety: loop-thread object. Destroying it stops watching but leaves the process
+// running (the clean path is Stop()).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/health/v1/health.berth.h"
+#include "berth/supervisor/v1/supervisor.pb.h"
+#include "common/process.h"
+#include "common/unique_fd.h"
+#include "ipc/event_loop.h"
+
+namespace berth::supervisor {
+
+struct ServiceSpec {
+  std::string name;               // "content"
+  std::string binary;             // absolute path
+  std::vector<std::string> argv;  // full command line, argv[0] = binary
+  std::string socket;             // <state>/<name>.sock
+  std::string pid_file;           // <state>/services/<name>.pid
+};
+
+struct RestartPolicy {
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{10000};
+  std::chrono::milliseconds reset_after{10000};
+  std::chrono::milliseconds start_timeout{10000};
+  std::chrono::milliseconds stop_timeout{10000};
+  std::chrono::milliseconds health_interval{2000};
+};
+
+enum class ServiceState {
+  kMissing,
+  kStarting,
+  kRunning,
+  kUnhealthy,
+  kBackoff,
+  kStopping,
+  kStopped,
+  kExternal
+};
+const char* ServiceStateName(ServiceState state);
+
+class ManagedService {
+ public:
+  ManagedService(ipc::EventLoop& loop, ServiceSpec spec, RestartPolicy policy, bool external,
+                 std::function<void()> on_change);
+  ~ManagedService();
+  ManagedService(const ManagedService&) = delete;
+  ManagedService& operator=(const ManagedService&) = delete;
+
+  void Start();
+  // Stops the process (if any) and calls `done` once it is gone.
+  void Stop(std::function<void()> done);
+
+  const std::string& name() const { return spec_.name; }
+  ServiceState state() const { return state_; }
+  // Running and answering (embedded), or answering (external).
+  bool up() const;
+  pid_t pid() const { return pid_; }
+  supervisor::v1::ServiceInfo Info() const;
+
+ private:
+  void Spawn();
+  bool Adopt();
+  void Watch(int pidfd);
+  void Unwatch();
+  void Exited();
+  void ScheduleRestart();
+  void CheckHealth();
+  void OnHealth(uint64_t generation, const Result<health::v1::CheckResponse>& result);
+  void Signal(int sig);
+  void FinishStop();
+  void RemoveFiles();
+  void After(std::chrono::milliseconds delay, ipc::EventLoop::TimerId* slot,
+             std::function<void()> fn);
+  void CancelTimers();
+  void Changed();
+
+  ipc::EventLoop& loop_;
+  ServiceSpec spec_;
+  RestartPolicy policy_;
+  bool external_;
+  std::function<void()> on_change_;
+
+  ServiceState state_ = ServiceState::kStopped;
+  pid_t pid_ = 0;
+  std::optional<ChildProcess> child_;  // when this berthd spawned it
+  UniqueFd adopted_pidfd_;             // when adopted
+  uv_poll_t* watch_ = nullptr;
+  int64_t started_at_nanos_ = 0;
+  std::chrono::steady_clock::time_point started_{};
+  std::chrono::steady_clock::time_point start_deadline_{};
+  uint32_t restarts_ = 0;
+  uint32_t failures_ = 0;  // consecutive crashes (backoff exponent)
+  std::string last_error_;
+  bool kill_reason_set_ = false;  // last_error_ already explains a kill we sent
+
+  std::shared_ptr<ipc::AsyncClient> client_;
+  std::unique_ptr<health::v1::HealthAsyncClient> health_;
+  uint64_t generation_ = 0;  // bumps per process, so stale health answers are ignored
+  bool health_in_flight_ = false;
+
+  ipc::EventLoop::TimerId restart_timer_ = 0;
+  ipc::EventLoop::TimerId health_timer_ = 0;
+  ipc::EventLoop::TimerId kill_timer_ = 0;
+  std::function<void()> stop_done_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace berth::supervisor

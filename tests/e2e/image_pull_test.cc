@@ -1,0 +1,261 @@
+// End to end: `berthctl image pull` into a whole Berth (berthd + content, snapshot, metadata)
+// from Debian's docker-registry, checked against umoci's unpack of the same images.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "client/media_types.h"
+#include "client/platform.h"
+#include "client/registry.h"
+#include "client/testing/test_registry.h"
+#include "common/fs.h"
+#include "common/process.h"
+#include "common/temp_dir.h"
+#include "ipc/client.h"
+#include "services/content/proxy.h"
+#include "tests/e2e/image_e2e_util.h"
+
+namespace berth::e2e {
+namespace {
+
+using client::testing::TestRegistry;
+using namespace std::chrono_literals;
+
+class ImagePullTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto r = TestRegistry::Start();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    registry_ = std::move(r).value();
+    Status pushed = client::testing::PushFixtureImages(registry_->host());
+    ASSERT_TRUE(pushed.ok()) << pushed.ToString();
+  }
+  static void TearDownTestSuite() { registry_.reset(); }
+
+  void SetUp() override {
+    auto s = BerthSystem::Start();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    system_ = std::move(s).value();
+    dir_ = std::make_unique<TempDir>(TempDir::Create("b-e2e").value());
+  }
+  void TearDown() override {
+    system_.reset();
+    dir_.reset();
+  }
+
+  std::string Ref(const std::string& repo) { return registry_->host() + "/" + repo; }
+
+  // Mounts REF, compares it with umoci's rootfs, unmounts.
+  void ExpectSameAsUmoci(const std::string& ref) {
+    std::string mnt = dir_->Join("mnt");
+    ASSERT_TRUE(MakeDirs(mnt).ok());
+    auto mounted = system_->Ctl({"image", "mount", ref, mnt});
+    ASSERT_TRUE(mounted.ok()) << mounted.status().ToString();
+    auto ours = ScanTree(mnt);
+    auto unmounted = system_->Ctl({"image", "unmount", mnt});
+    ASSERT_TRUE(unmounted.ok()) << unmounted.status().ToString();
+    ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+    auto theirs_dir = UmociRootfs(ref, dir_->Join("umoci-" + std::to_string(rand())));
+    ASSERT_TRUE(theirs_dir.ok()) << theirs_dir.status().ToString();
+    auto theirs = ScanTree(*theirs_dir);
+    ASSERT_TRUE(theirs.ok());
+    EXPECT_GT(ours->size(), 40u);
+    EXPECT_EQ(DiffTrees(*ours, *theirs), "") << ref;
+    struct stat st {};
+    EXPECT_NE(::stat((mnt + "/bin/busybox").c_str(), &st), 0) << "still mounted";
+  }
+
+  static std::unique_ptr<TestRegistry> registry_;
+  std::unique_ptr<BerthSystem> system_;
+  std::unique_ptr<TempDir> dir_;
+};
+std::unique_ptr<TestRegistry> ImagePullTest::registry_;
+
+TEST_F(ImagePullTest, PullCheckAndCompareWithUmoci) {
+  for (std::string repo : {"berth/layered:latest", "berth/busybox:v2s2"}) {
+    std::string ref = Ref(repo);
+    auto pulled = system_->Ctl({"image", "pull", "--plain-http", ref});
+    ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+    EXPECT_NE(pulled->find("done in"), std::string::npos) << *pulled;
+    auto check = system_->CtlJson({"image", "check", ref});
+    ASSERT_TRUE(check.ok()) << check.status().ToString();
+    ASSERT_EQ(check->size(), 1u);
+    EXPECT_TRUE((*check)[0]["complete"].get<bool>()) << check->dump();
+    EXPECT_TRUE((*check)[0]["unpacked"].get<bool>()) << check->dump();
+    ExpectSameAsUmoci(ref);
+  }
+  auto names = system_->Ctl({"image", "ls", "-q"});
+  ASSERT_TRUE(names.ok());
+  EXPECT_NE(names->find(Ref("berth/layered:latest")), std::string::npos) << *names;
+}
+
+TEST_F(ImagePullTest, PullingAgainDoesNoWork) {
+  std::string ref = Ref("berth/busybox:latest");
+  auto first = system_->CtlJson({"image", "pull", "--plain-http", ref});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE((*first)["already_present"].get<bool>());
+  EXPECT_EQ((*first)["layers_unpacked"], 1);
+  auto second = system_->CtlJson({"image", "pull", "--plain-http", ref});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE((*second)["already_present"].get<bool>());
+  EXPECT_EQ((*second)["layers_fetched"], 0);
+  EXPECT_EQ((*second)["layers_unpacked"], 0);
+  EXPECT_EQ((*second)["digest"], (*first)["digest"]);
+}
+
+TEST_F(ImagePullTest, MultiPlatformIndexSelection) {
+  // An index with the host's busybox and a second platform sharing its layer.
+  auto ref = client::ParseReference(Ref("berth/multi:latest")).value();
+  client::RegistryOptions ro;
+  ro.hosts.plain_http = true;
+  auto src =
+      client::Registry::Create(client::ParseReference(Ref("berth/busybox:latest")).value(), ro)
+          .value();
+  auto dst = client::Registry::Create(ref, ro).value();
+  auto host_manifest = src->Resolve(src->reference()).value();
+  client::Manifest m =
+      client::ParseManifest(host_manifest.descriptor.media_type, host_manifest.bytes).value();
+  std::string config = src->FetchDocument(m.config).value();
+  auto describe = [](std::string_view type, const std::string& bytes) {
+    return client::Descriptor{.media_type = std::string(type),
+                              .digest = DigestBytes(bytes).value(),
+                              .size = static_cast<int64_t>(bytes.size())};
+  };
+  auto reader = [](const std::string& s) {
+    return [s](uint64_t off, void* buf, size_t n) -> Result<size_t> {
+      size_t len = off >= s.size() ? 0 : std::min(n, s.size() - off);
+      std::memcpy(buf, s.data() + off, len);
+      return len;
+    };
+  };
+  std::string other_arch = client::HostPlatform().architecture == "arm64" ? "amd64" : "arm64";
+  auto other_config_json = nlohmann::json::parse(config);
+  other_config_json["architecture"] = other_arch;
+  std::string other_config = other_config_json.dump();
+  client::Manifest other = m;
+  other.config = describe(client::media::kOciConfig, other_config);
+  ASSERT_TRUE(dst->PushBlob(m.config, reader(config)).ok());
+  ASSERT_TRUE(dst->PushBlob(other.config, reader(other_config)).ok());
+  ASSERT_TRUE(dst->PushBlob(m.layers[0], reader(""), {.mount_from = {"berth/busybox"}}).ok());
+  std::string other_bytes = client::Serialize(other);
+  auto other_desc = describe(client::media::kOciManifest, other_bytes);
+  ASSERT_TRUE(dst->PushManifest(other_desc.digest.ToString(), other_desc, other_bytes).ok());
+  ASSERT_TRUE(dst->PushManifest(host_manifest.descriptor.digest.ToString(),
+                                host_manifest.descriptor, host_manifest.bytes)
+                  .ok());
+  client::Index index;
+  client::Descriptor a = host_manifest.descriptor, b = other_desc;
+  a.platform = client::HostPlatform();
+  b.platform = client::Platform{.os = "linux", .architecture = other_arch};
+  index.manifests = {b, a};
+  std::string index_bytes = client::Serialize(index);
+  ASSERT_TRUE(
+      dst->PushManifest("latest", describe(client::media::kOciIndex, index_bytes), index_bytes)
+          .ok());
+
+  auto other_pull = system_->CtlJson({"image", "pull", "--plain-http", "--no-unpack", "--platform",
+                                      "linux/" + other_arch, ref.String()});
+  ASSERT_TRUE(other_pull.ok()) << other_pull.status().ToString();
+  EXPECT_EQ((*other_pull)["manifest"], other_desc.digest.ToString());
+  auto host_pull = system_->CtlJson({"image", "pull", "--plain-http", ref.String()});
+  ASSERT_TRUE(host_pull.ok()) << host_pull.status().ToString();
+  EXPECT_EQ((*host_pull)["manifest"], host_manifest.descriptor.digest.ToString());
+  EXPECT_EQ((*host_pull)["layers_unpacked"], 1);
+  auto all = system_->CtlJson({"image", "pull", "--plain-http", "--all-platforms", ref.String()});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  for (std::string p : {client::FormatPlatform(client::HostPlatform()), "linux/" + other_arch}) {
+    auto check = system_->CtlJson({"image", "check", "--platform", p, ref.String()});
+    ASSERT_TRUE(check.ok()) << check.status().ToString();
+    EXPECT_TRUE((*check)[0]["complete"].get<bool>()) << p << check->dump();
+  }
+  auto none =
+      system_->Ctl({"image", "pull", "--plain-http", "--platform", "linux/s390x", ref.String()});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no manifest for platform linux/s390x"), std::string::npos)
+      << none.status().message();
+}
+
+TEST_F(ImagePullTest, CorruptLayerIsRefusedAndNothingCommitted) {
+  std::string blob(300000, 'b');
+  for (size_t i = 0; i < blob.size(); i += 97) blob[i] = static_cast<char>(i);
+  auto bad = client::testing::MisbehavingRegistry::Start(blob);
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  std::string ref = fmt::format("127.0.0.1:{}/t/badimage:x", (*bad)->port());
+  auto pulled = system_->Ctl({"image", "pull", "--plain-http", "--user", "u:p", ref});
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(pulled.status().message().find("do not match"), std::string::npos)
+      << pulled.status().message();
+  ipc::Client client(system_->harness().ServiceSocket("content"));
+  content::Proxy store(client, {.ns = "default"});
+  Digest digest = DigestBytes(blob).value();
+  EXPECT_EQ(store.GetInfo(digest).status().code(), Code::kNotFound);
+  auto ingests = store.ListStatuses();
+  ASSERT_TRUE(ingests.ok());
+  for (const auto& i : *ingests) EXPECT_NE(i.ref, "pull-" + digest.hex);
+  auto check = system_->Ctl({"image", "check", ref});
+  EXPECT_FALSE(check.ok());  // no image record
+}
+
+TEST_F(ImagePullTest, KilledPullResumes) {
+  constexpr uint64_t kLayer = 48 << 20;
+  auto sums = PushRandomImage(registry_->host(), "berth/big", "v1", 2, kLayer, dir_->path());
+  ASSERT_TRUE(sums.ok()) << sums.status().ToString();
+  // A slow path to the registry (8 MiB/s) so the pull is still running when killed.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd proxy_stdin(fds[1]), proxy_read(fds[0]);
+  std::string port_file = dir_->Join("proxy-port");
+  auto proxy = ChildProcess::Spawn(
+      {.argv = {"python3", client::testing::SourceDir() + "/tests/e2e/image_throttle_proxy.py",
+                port_file, registry_->host().substr(registry_->host().find(':') + 1),
+                std::to_string(8 << 20)},
+       .stdin_fd = proxy_read.get()});
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  std::string port;
+  for (int i = 0; i < 200 && port.empty(); ++i) {
+    auto text = ReadFile(port_file);
+    if (text.ok()) port = text->substr(0, text->find('\n'));
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(port.empty());
+  std::string ref = "127.0.0.1:" + port + "/berth/big:v1";
+
+  auto pull = ChildProcess::Spawn(
+      {.argv = system_->CtlArgs({"image", "pull", "--plain-http", "--max-concurrent", "1", ref}),
+       .stdout_fd = SpawnOptions::kDevNull,
+       .stderr_fd = SpawnOptions::kDevNull});
+  ASSERT_TRUE(pull.ok()) << pull.status().ToString();
+  // Kill it once the first layer's ingest holds a few MiB.
+  std::string ingest = system_->root() + "/content/ingest";
+  bool partial = false;
+  for (int i = 0; i < 600 && !partial; ++i) {
+    std::this_thread::sleep_for(50ms);
+    auto entries = RunCapture({"bash", "-c", "du -sb " + ingest + " 2>/dev/null | cut -f1"});
+    partial = entries.ok() && std::atoll(entries->c_str()) > (4 << 20);
+  }
+  ASSERT_TRUE(partial) << "the pull never wrote to an ingest";
+  ASSERT_TRUE(pull->Kill(SIGKILL).ok());
+  ASSERT_TRUE(pull->Wait().ok());
+
+  auto resumed = system_->Ctl({"image", "pull", "--plain-http", ref});
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_NE(resumed->find("resuming at"), std::string::npos) << *resumed;
+  auto check = system_->CtlJson({"image", "check", ref});
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE((*check)[0]["complete"].get<bool>());
+  EXPECT_TRUE((*check)[0]["unpacked"].get<bool>());
+  std::string mnt = dir_->Join("mnt");
+  ASSERT_TRUE(MakeDirs(mnt).ok());
+  ASSERT_TRUE(system_->Ctl({"image", "mount", ref, mnt}).ok());
+  for (size_t i = 0; i < sums->size(); ++i) {
+    auto sum = Sha256File(fmt::format("{}/data/layer-{}.bin", mnt, i));
+    EXPECT_TRUE(sum.ok() && *sum == (*sums)[i]) << i;
+  }
+  ASSERT_TRUE(system_->Ctl({"image", "unmount", mnt}).ok());
+}
+
+}  // namespace
+}  // namespace berth::e2e

@@ -1,0 +1,186 @@
+// berth-content as a process: kill -9 in the middle of a 200 MB ingest, restart, resume from the
+// reported offset; no partial blob is ever visible under blobs/. Also the --ingest-expiry flag
+// and a clean SIGTERM.
+//
+// The test restarts berth-content itself (it plays berthd's part); a variant under berthd
+// belongs with the supervisor's integration tests.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "common/digest.h"
+#include "common/fs.h"
+#include "tests/integration/content_harness.h"
+
+namespace berth::integration {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Generate(size_t size, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(size, '\0');
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  return out;
+}
+
+// Watches blobs/ until stopped: every file that ever shows up there must be complete (the
+// expected name and size). Records the first violation.
+class BlobsWatcher {
+ public:
+  BlobsWatcher(std::string blobs, Digest expected, uint64_t size)
+      : blobs_(std::move(blobs)), expected_(std::move(expected)), size_(size) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~BlobsWatcher() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string violation() const { return violation_; }
+  uint64_t scans() const { return scans_; }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      std::error_code ec;
+      for (auto& e : fs::recursive_directory_iterator(blobs_, ec)) {
+        if (e.is_directory()) continue;
+        std::string name = e.path().filename().string();
+        std::error_code size_ec;
+        uint64_t size = fs::file_size(e.path(), size_ec);
+        if (violation_.empty() && (name != expected_.hex || (!size_ec && size != size_))) {
+          violation_ = e.path().string() + " with " + std::to_string(size) + " bytes";
+        }
+      }
+      ++scans_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  std::string blobs_;
+  Digest expected_;
+  uint64_t size_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> scans_{0};
+  std::string violation_;
+  std::thread thread_;
+};
+
+TEST(ContentServiceTest, KillDuringIngestThenResumeFromReportedOffset) {
+  constexpr size_t kSize = 200u << 20;
+  const std::string data = Generate(kSize, 42);
+  const Digest digest = DigestBytes(data).value();
+  const std::string ref = "pull-layer-200m";
+
+  ContentServiceHarness service;
+  ASSERT_TRUE(service.Start().ok());
+  BlobsWatcher watcher(service.blobs(), digest, kSize);
+
+  // A writer streams the blob until berth-content dies under it.
+  std::atomic<uint64_t> sent{0};
+  Status write_result;
+  std::thread writer_thread([&] {
+    auto writer = service.proxy().OpenWriter({.ref = ref, .total = kSize, .expected = digest});
+    if (!writer.ok()) {
+      write_result = writer.status();
+      return;
+    }
+    for (size_t off = 0; off < kSize; off += 1 << 20) {
+      write_result = (*writer)->Write(std::string_view(data).substr(off, 1 << 20));
+      if (!write_result.ok()) return;
+      sent = off + (1 << 20);
+    }
+    write_result = (*writer)->Commit(kSize, digest);
+  });
+
+  // Kill it once a good part is on disk (GetStatus reads the ingest, no lock needed).
+  uint64_t seen_offset = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (seen_offset < 60u << 20 && std::chrono::steady_clock::now() < deadline) {
+    auto status = service.proxy().GetStatus(ref);
+    if (status.ok()) seen_offset = status->offset;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(seen_offset, 60u << 20) << "the ingest did not progress";
+  ASSERT_TRUE(service.Kill9().ok());
+  writer_thread.join();
+  EXPECT_FALSE(write_result.ok()) << "the write finished before the kill; nothing was tested";
+  EXPECT_LT(sent.load(), kSize);
+  EXPECT_TRUE(fs::is_empty(service.blobs() + "/sha256"));
+
+  // The supervisor's part: start it again on the same root.
+  ASSERT_TRUE(service.Start().ok());
+  auto status = service.proxy().GetStatus(ref);
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_GE(status->offset, seen_offset);
+  EXPECT_LE(status->offset, kSize);
+  EXPECT_EQ(status->total, kSize);
+  EXPECT_EQ(status->expected, digest);
+
+  auto writer = service.proxy().OpenWriter({.ref = ref, .total = kSize, .expected = digest});
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  auto resumed = (*writer)->GetStatus();
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_EQ(resumed->offset, status->offset);
+  ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(resumed->offset)).ok());
+  ASSERT_TRUE((*writer)->Commit(kSize, digest).ok());
+  writer->reset();
+  watcher.Stop();
+  EXPECT_EQ(watcher.violation(), "");
+  EXPECT_GT(watcher.scans(), 10u);
+
+  auto info = service.proxy().GetInfo(digest);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, kSize);
+  EXPECT_EQ(DigestFile(service.blobs() + "/sha256/" + digest.hex).value(), digest);
+  EXPECT_EQ(service.proxy().GetStatus(ref).status().code(), Code::kNotFound);
+  EXPECT_TRUE(service.proxy().ListStatuses()->empty());
+}
+
+TEST(ContentServiceTest, IngestExpiryFlagRemovesStaleIngestsAtStart) {
+  ContentServiceHarness service;
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "1h"}).ok());
+  for (const char* ref : {"stale", "fresh"}) {
+    auto writer = service.proxy().OpenWriter({.ref = ref});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    ASSERT_TRUE((*writer)->Write("partial").ok());
+  }
+  auto stopped = service.Terminate();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_TRUE(stopped->success()) << stopped->ToString();
+
+  // Age "stale" by two hours.
+  std::string ingest = service.root() + "/content/ingest/" + DigestBytes("stale")->hex + "/data";
+  timespec times[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, ingest.c_str(), times, 0), 0);
+
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "1h"}).ok());
+  // Expiry runs on the threadpool right after the start: give it a moment.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (service.proxy().GetStatus("stale").ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(service.proxy().GetStatus("stale").status().code(), Code::kNotFound);
+  auto fresh = service.proxy().GetStatus("fresh");
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(fresh->offset, 7u);
+}
+
+TEST(ContentServiceTest, BadExpiryFlagIsAUsageError) {
+  ContentServiceHarness service;
+  Status started = service.Start({"--ingest-expiry", "soon"}, std::chrono::seconds(3));
+  EXPECT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("exit code 2"), std::string::npos) << started.ToString();
+}
+
+}  // namespace
+}  // namespace berth::integration

@@ -1,0 +1,224 @@
+// Garbage collection across real processes: berth-metadata deleting from berth-content and
+// berth-snapshot (native snapshotter) what no image, container or lease references.
+#include <gtest/gtest.h>
+
+#include "berth/metadata/v1/containers.berth.h"
+#include "berth/metadata/v1/gc.berth.h"
+#include "berth/metadata/v1/images.berth.h"
+#include "berth/metadata/v1/leases.berth.h"
+#include "common/digest.h"
+#include "ipc/client.h"
+#include "services/content/proxy.h"
+#include "services/metadata/test_util.h"
+#include "services/snapshot/proxy.h"
+#include "tests/integration/metadata_harness.h"
+
+namespace berth::integration {
+namespace {
+
+namespace v1 = ::berth::metadata::v1;
+using metadata::testing::MakeContainer;
+using metadata::testing::MakeResource;
+
+Digest DigestOf(std::string_view data) {
+  Hasher hasher;
+  hasher.Update(data);
+  return hasher.Finish();
+}
+
+class GcIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dirs = ServiceDirs::Create();
+    ASSERT_TRUE(dirs.ok());
+    dirs_ = std::move(dirs).value();
+    auto content = BuiltBinary("services/content/berth-content");
+    auto snapshot = BuiltBinary("services/snapshot/berth-snapshot");
+    auto metadata = BuiltBinary("services/metadata/berth-metadata");
+    ASSERT_TRUE(content.ok()) << content.status().ToString();
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+    ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
+    std::vector<std::string> alone = {"--berthd", "none"};
+    content_ =
+        std::make_unique<ServiceProcess>(*content, "content", dirs_.root, dirs_.state, alone);
+    snapshot_ =
+        std::make_unique<ServiceProcess>(*snapshot, "snapshot", dirs_.root, dirs_.state, alone);
+    metadata_ = std::make_unique<ServiceProcess>(
+        *metadata, "metadata", dirs_.root, dirs_.state,
+        std::vector<std::string>{"--berthd", "none", "--gc-delay-ms", "60000"});
+    for (auto* process : {content_.get(), snapshot_.get(), metadata_.get()}) {
+      Status started = process->Start();
+      ASSERT_TRUE(started.ok()) << started.ToString();
+    }
+    content_client_ = std::make_unique<ipc::Client>(content_->socket());
+    snapshot_client_ = std::make_unique<ipc::Client>(snapshot_->socket());
+    metadata_client_ = std::make_unique<ipc::Client>(metadata_->socket());
+    content::ProxyOptions content_options;
+    content_options.timeout = std::chrono::seconds(20);
+    blobs_ = std::make_unique<content::Proxy>(*content_client_, content_options);
+    snapshot::ProxyOptions snapshot_options;
+    snapshot_options.timeout = std::chrono::seconds(20);
+    snapshots_ =
+        std::make_unique<snapshot::SnapshotterProxy>(*snapshot_client_, "native", snapshot_options);
+  }
+  void TearDown() override {
+    blobs_.reset();
+    snapshots_.reset();
+    content_client_.reset();
+    snapshot_client_.reset();
+    metadata_client_.reset();
+    metadata_.reset();
+    snapshot_.reset();
+    content_.reset();
+  }
+
+  ipc::CallOptions Call() {
+    ipc::CallOptions options;
+    options.ns = "default";
+    options.timeout = std::chrono::seconds(60);
+    return options;
+  }
+  Digest WriteBlob(const std::string& data, const content::Labels& labels = {}) {
+    Digest digest = DigestOf(data);
+    Status written = content::WriteBlob(*blobs_, "ref-" + digest.hex, data, digest, labels);
+    EXPECT_TRUE(written.ok()) << written.ToString();
+    return digest;
+  }
+  bool HasBlob(const Digest& digest) { return blobs_->GetInfo(digest).ok(); }
+  bool HasSnapshot(const std::string& key) { return snapshots_->Stat(key).ok(); }
+  void CommittedSnapshot(const std::string& name, const std::string& parent) {
+    ASSERT_TRUE(snapshots_->Prepare(name + "-extract", parent, {}).ok());
+    ASSERT_TRUE(snapshots_->Commit(name, name + "-extract", {}).ok());
+  }
+  Result<v1::CollectResponse> Collect() {
+    return v1::GCClient(*metadata_client_).Collect(v1::CollectRequest(), Call());
+  }
+
+  ServiceDirs dirs_;
+  std::unique_ptr<ServiceProcess> content_, snapshot_, metadata_;
+  std::unique_ptr<ipc::Client> content_client_, snapshot_client_, metadata_client_;
+  std::unique_ptr<content::Proxy> blobs_;
+  std::unique_ptr<snapshot::SnapshotterProxy> snapshots_;
+};
+
+TEST_F(GcIntegrationTest, AnImagesBlobsAndSnapshotsVanishOnlyAfterItIsDeleted) {
+  CommittedSnapshot("layer-1", "");
+  CommittedSnapshot("layer-2", "layer-1");
+  Digest layer = WriteBlob("layer bytes");
+  Digest config =
+      WriteBlob(R"({"rootfs":{}})", {{"containerd.io/gc.ref.snapshot.native", "layer-2"}});
+  std::string manifest_json = R"({"schemaVersion":2})";
+  Digest manifest =
+      WriteBlob(manifest_json, {{"containerd.io/gc.ref.content.config", config.ToString()},
+                                {"containerd.io/gc.ref.content.l.0", layer.ToString()}});
+  v1::CreateImageRequest create;
+  create.mutable_image()->set_name("example.com/app:1");
+  create.mutable_image()->mutable_target()->set_media_type(
+      "application/vnd.oci.image.manifest.v1+json");
+  create.mutable_image()->mutable_target()->set_digest(manifest.ToString());
+  create.mutable_image()->mutable_target()->set_size(int64_t(manifest_json.size()));
+  ASSERT_TRUE(v1::ImagesClient(*metadata_client_).Create(create, Call()).ok());
+
+  auto kept = Collect();
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString() << metadata_->LogTail();
+  EXPECT_EQ(kept->removed_content_size(), 0);
+  EXPECT_EQ(kept->removed_snapshots_size(), 0);
+  EXPECT_TRUE(HasBlob(layer) && HasBlob(config) && HasBlob(manifest));
+  EXPECT_TRUE(HasSnapshot("layer-1") && HasSnapshot("layer-2"));
+
+  v1::DeleteImageRequest del;
+  del.set_name("example.com/app:1");
+  del.set_sync(true);
+  auto deleted = v1::ImagesClient(*metadata_client_).Delete(del, Call());
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString() << metadata_->LogTail();
+  EXPECT_TRUE(deleted->gc().complete()) << deleted->gc().error();
+  EXPECT_EQ(deleted->gc().removed_content_size(), 3);
+  EXPECT_EQ(deleted->gc().removed_snapshots_size(), 2);
+  EXPECT_FALSE(HasBlob(layer) || HasBlob(config) || HasBlob(manifest));
+  EXPECT_FALSE(HasSnapshot("layer-1") || HasSnapshot("layer-2"));
+}
+
+TEST_F(GcIntegrationTest, ALeaseProtectsHalfWrittenContentAndSnapshots) {
+  v1::LeasesClient leases(*metadata_client_);
+  v1::CreateLeaseRequest lease;
+  lease.set_id("pull");
+  ASSERT_TRUE(leases.Create(lease, Call()).ok());
+  std::string data(100000, 'x');
+  Digest digest = DigestOf(data);
+  // The pull names the blob in its lease before writing it, then its unpack snapshot.
+  v1::AddLeaseResourceRequest add;
+  add.set_id("pull");
+  *add.mutable_resource() = MakeResource("content", digest.ToString());
+  ASSERT_TRUE(leases.AddResource(add, Call()).ok());
+  *add.mutable_resource() = MakeResource("snapshots/native", "unpack-1");
+  ASSERT_TRUE(leases.AddResource(add, Call()).ok());
+  *add.mutable_resource() = MakeResource("ingests", "pull-layer");
+  ASSERT_TRUE(leases.AddResource(add, Call()).ok());
+
+  auto writer = blobs_->OpenWriter({.ref = "pull-layer", .total = data.size(), .expected = digest});
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(0, 50000)).ok());
+  ASSERT_TRUE(snapshots_->Prepare("unpack-1", "", {}).ok());
+  ASSERT_TRUE(Collect().ok());
+  EXPECT_TRUE(blobs_->GetStatus("pull-layer").ok());  // the half-written ingest is untouched
+  ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(50000)).ok());
+  ASSERT_TRUE((*writer)->Commit(data.size(), digest).ok());
+  writer->reset();
+  auto report = Collect();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->removed_content_size(), 0);
+  EXPECT_TRUE(HasBlob(digest));
+  EXPECT_TRUE(HasSnapshot("unpack-1"));
+
+  v1::DeleteLeaseRequest del;
+  del.set_id("pull");
+  del.set_sync(true);
+  auto deleted = leases.Delete(del, Call());
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_FALSE(HasBlob(digest));
+  EXPECT_FALSE(HasSnapshot("unpack-1"));
+}
+
+TEST_F(GcIntegrationTest, AContainerProtectsItsSnapshot) {
+  CommittedSnapshot("base", "");
+  ASSERT_TRUE(snapshots_->Prepare("web-rw", "base", {}).ok());
+  v1::ContainersClient containers(*metadata_client_);
+  v1::CreateContainerRequest create;
+  *create.mutable_container() = MakeContainer("web", "native", "web-rw");
+  ASSERT_TRUE(containers.Create(create, Call()).ok());
+  ASSERT_TRUE(Collect().ok());
+  EXPECT_TRUE(HasSnapshot("web-rw"));
+  EXPECT_TRUE(HasSnapshot("base"));
+  v1::DeleteContainerRequest del;
+  del.set_id("web");
+  ASSERT_TRUE(containers.Delete(del, Call()).ok());
+  auto report = Collect();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->removed_snapshots_size(), 2);
+  EXPECT_FALSE(HasSnapshot("web-rw") || HasSnapshot("base"));
+}
+
+TEST_F(GcIntegrationTest, AStoreThatIsDownDuringGcLosesNothing) {
+  Digest orphan = WriteBlob("nobody's blob");
+  CommittedSnapshot("orphan", "");
+  content_->Kill9();
+  auto failed = Collect();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kUnavailable);
+  EXPECT_TRUE(HasSnapshot("orphan"));  // the snapshot store was up, yet nothing was deleted
+
+  ASSERT_TRUE(content_->Start().ok());
+  snapshot_->Kill9();
+  EXPECT_FALSE(Collect().ok());
+  EXPECT_TRUE(HasBlob(orphan));
+
+  ASSERT_TRUE(snapshot_->Start().ok());
+  auto report = Collect();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->complete());
+  EXPECT_FALSE(HasBlob(orphan));
+  EXPECT_FALSE(HasSnapshot("orphan"));
+}
+
+}  // namespace
+}  // namespace berth::integration

@@ -1,0 +1,344 @@
+// berthd with real service processes (berth-testsvc): restart of a killed service, clean stop,
+// adoption after a berthd crash, missing binaries, plugins, version, and berthctl against it.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/health/v1/health.berth.h"
+#include "common/fs.h"
+#include "tests/integration/supervisor_test_util.h"
+
+namespace berth::integration {
+namespace {
+
+namespace sv = berth::supervisor::v1;
+namespace hv = berth::health::v1;
+using Clock = std::chrono::steady_clock;
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// berth-testsvc processes serving this test's state dir.
+std::vector<pid_t> TestServicePids(const BerthdHarness& berthd) {
+  std::vector<pid_t> services;
+  for (pid_t pid : ProcessesWith(berthd.state())) {
+    auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+    if (cmdline.ok() && cmdline->find("berth-testsvc") != std::string::npos) {
+      services.push_back(pid);
+    }
+  }
+  return services;
+}
+
+BerthdOptions WithTestService() {
+  BerthdOptions options;
+  options.services = {{"testsvc", TestServiceBinary()}};
+  return options;
+}
+
+TEST(SupervisorTest, KilledServiceIsBackWithinTwoSecondsAndTheRestartIsCounted) {
+  BerthdHarness berthd(WithTestService());
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());
+  auto before = berthd.WaitRunning("testsvc");
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(before->restarts(), 0u);
+  pid_t old_pid = static_cast<pid_t>(before->pid());
+
+  ipc::Client service(berthd.ServiceSocket("testsvc"));
+  hv::HealthClient health(service);
+  ASSERT_TRUE(health.Check(hv::CheckRequest()).ok());
+
+  auto killed_at = Clock::now();
+  ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
+  // Poll the service's own socket until a new process answers its health check.
+  uint32_t new_pid = 0;
+  while (Clock::now() - killed_at < std::chrono::seconds(2)) {
+    ipc::CallOptions call;
+    call.timeout = std::chrono::milliseconds(200);
+    auto answer = health.Check(hv::CheckRequest(), std::move(call));
+    if (answer.ok() && answer->pid() != static_cast<uint32_t>(old_pid)) {
+      new_pid = answer->pid();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto elapsed = Clock::now() - killed_at;
+  ASSERT_NE(new_pid, 0u) << "service not back within 2 s";
+  berthd.Track(static_cast<pid_t>(new_pid));
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+
+  auto after = berthd.WaitRunning("testsvc", std::chrono::seconds(2), old_pid);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->restarts(), 1u);
+  EXPECT_EQ(after->pid(), new_pid);
+  EXPECT_NE(after->last_error().find("killed by signal 9"), std::string::npos)
+      << after->last_error();
+
+  // The same through the real berthctl binary.
+  auto table = berthd.Berthctl({"services", "ls"});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_NE(table->find("NAME"), std::string::npos) << *table;
+  EXPECT_NE(table->find("RESTARTS"), std::string::npos) << *table;
+  std::string row = table->substr(table->find("testsvc"));
+  row = row.substr(0, row.find('\n'));
+  EXPECT_NE(row.find(std::to_string(new_pid)), std::string::npos) << row;
+  EXPECT_NE(row.find("running"), std::string::npos) << row;
+  EXPECT_NE(row.find("    1    "), std::string::npos) << "restart count in: " << row;
+  auto json = berthd.Berthctl({"--format", "json", "services", "ls"});
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  auto parsed = nlohmann::json::parse(*json);
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(parsed[0]["name"], "testsvc");
+  EXPECT_EQ(parsed[0]["restarts"], 1);
+  EXPECT_EQ(parsed[0]["state"], "running");
+}
+
+TEST(SupervisorTest, SigtermStopsEverythingAndLeavesNoProcessOrSocket) {
+  BerthdHarness berthd(WithTestService());
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());
+  auto service = berthd.WaitRunning("testsvc");
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  pid_t service_pid = static_cast<pid_t>(service->pid());
+  pid_t berthd_pid = berthd.pid();
+  ASSERT_TRUE(Exists(berthd.socket()));
+  ASSERT_TRUE(Exists(berthd.ServiceSocket("testsvc")));
+  ASSERT_TRUE(Exists(berthd.state() + "/services/testsvc.pid"));
+
+  auto exited = berthd.Terminate();
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  EXPECT_TRUE(exited->success()) << exited->ToString();
+  EXPECT_TRUE(ProcessGone(berthd_pid));
+  EXPECT_TRUE(ProcessGone(service_pid));
+  EXPECT_TRUE(ProcessesWith(berthd.state()).empty());
+  EXPECT_FALSE(Exists(berthd.socket()));
+  EXPECT_FALSE(Exists(berthd.ServiceSocket("testsvc")));
+  EXPECT_FALSE(Exists(berthd.state() + "/services/testsvc.pid"));
+}
+
+TEST(SupervisorTest, ServicesStopInReverseOrder) {
+  BerthdOptions options;
+  options.services = {{"first", TestServiceBinary()}, {"second", TestServiceBinary()}};
+  BerthdHarness berthd(options);
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());
+  auto first = berthd.WaitRunning("first");
+  auto second = berthd.WaitRunning("second");
+  ASSERT_TRUE(first.ok() && second.ok());
+  pid_t a = static_cast<pid_t>(first->pid()), b = static_cast<pid_t>(second->pid());
+  ASSERT_TRUE(berthd.pid() > 0 && ::kill(berthd.pid(), SIGTERM) == 0);
+  // "first" may only go once "second" is gone: never see first gone while second lives.
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  bool a_gone = false, b_gone = false;
+  while (!(a_gone && b_gone) && Clock::now() < deadline) {
+    b_gone = ProcessGone(b);
+    a_gone = ProcessGone(a);
+    ASSERT_FALSE(a_gone && !ProcessGone(b)) << "first stopped before second";
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  EXPECT_TRUE(a_gone && b_gone);
+  auto exited = berthd.Terminate();
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  EXPECT_TRUE(exited->success());
+}
+
+TEST(SupervisorTest, ACrashLoopingServiceIsRetriedWithBackoffAndBerthdStaysUp) {
+  BerthdOptions options;
+  options.services = {{"crashy", "/bin/false"}};  // exits at once, every time
+  options.backoff_initial_ms = 20;
+  options.backoff_max_ms = 100;
+  BerthdHarness berthd(options);
+  ASSERT_TRUE(berthd.Start().ok());
+  sv::ServiceInfo info;
+  for (int i = 0; i < 300 && info.restarts() < 3; ++i) {
+    auto found = berthd.FindService("crashy");
+    ASSERT_TRUE(found.ok()) << found.status().ToString();
+    info = *found;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(info.restarts(), 3u) << info.DebugString();
+  EXPECT_NE(info.last_error().find("exit code 1"), std::string::npos) << info.DebugString();
+  auto health = berthd.supervisor().Health(google::protobuf::Empty());
+  ASSERT_TRUE(health.ok());
+  EXPECT_NE(health->status(), "serving");
+  auto exited = berthd.Terminate();
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  EXPECT_TRUE(exited->success());
+  EXPECT_FALSE(Exists(berthd.socket()));
+}
+
+TEST(SupervisorTest, RestartedBerthdAdoptsTheRunningServiceInsteadOfSpawningAnother) {
+  BerthdHarness berthd(WithTestService());
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());
+  auto first = berthd.WaitRunning("testsvc");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  pid_t service_pid = static_cast<pid_t>(first->pid());
+
+  berthd.Kill9();
+  // The service outlives berthd (that is the point) ...
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_FALSE(ProcessGone(service_pid));
+  // ... and the next berthd takes it over.
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());
+  auto adopted = berthd.WaitRunning("testsvc");
+  ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
+  EXPECT_EQ(static_cast<pid_t>(adopted->pid()), service_pid);
+  EXPECT_EQ(adopted->restarts(), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(TestServicePids(berthd), std::vector<pid_t>{service_pid}) << "spawned a second service";
+
+  // A crash of the adopted service (not berthd's child) is still noticed and repaired.
+  ASSERT_EQ(::kill(service_pid, SIGKILL), 0);
+  auto replaced = berthd.WaitRunning("testsvc", std::chrono::seconds(3), service_pid);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->restarts(), 1u);
+
+  auto exited = berthd.Terminate();
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  EXPECT_TRUE(ProcessGone(static_cast<pid_t>(replaced->pid())));
+  EXPECT_TRUE(ProcessesWith(berthd.state()).empty());
+}
+
+TEST(SupervisorTest, AMissingBinaryIsListedAsMissingAndIsNotFatal) {
+  BerthdOptions options = WithTestService();
+  options.services.insert(options.services.begin(), {"nosuch", ""});
+  BerthdHarness berthd(options);
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());  // the services that exist are up
+  ASSERT_TRUE(berthd.WaitRunning("testsvc").ok());
+  auto missing = berthd.FindService("nosuch");
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_EQ(missing->state(), "missing");
+  EXPECT_EQ(missing->pid(), 0u);
+  EXPECT_NE(missing->last_error().find("berth-nosuch"), std::string::npos) << missing->last_error();
+  EXPECT_NE(missing->last_error().find("services.binaries.nosuch"), std::string::npos)
+      << missing->last_error();
+  auto table = berthd.Berthctl({"services", "ls"});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_NE(table->find("missing"), std::string::npos) << *table;
+}
+
+TEST(SupervisorTest, PluginListHasBerthdsOwnAndTheRegisteredServicePlugins) {
+  BerthdHarness berthd(WithTestService());
+  ASSERT_TRUE(berthd.Start().ok());
+  ASSERT_TRUE(berthd.WaitServing().ok());
+  auto has = [](const sv::ListPluginsResponse& list, const std::string& type,
+                const std::string& id) {
+    for (auto& p : list.plugins()) {
+      if (p.type() == type && p.id() == id && p.status() == "ok") return true;
+    }
+    return false;
+  };
+  sv::ListPluginsResponse list;
+  for (int i = 0; i < 300 && !has(list, "berth.testing.v1", "testsvc"); ++i) {
+    auto answer = berthd.supervisor().ListPlugins(sv::ListPluginsRequest());
+    ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+    list = *answer;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(has(list, "berth.testing.v1", "testsvc")) << list.DebugString();
+  EXPECT_TRUE(has(list, "berth.supervisor.v1", "supervisor")) << list.DebugString();
+  EXPECT_TRUE(has(list, "berth.events.v1", "exchange")) << list.DebugString();
+
+  sv::ListPluginsRequest filtered;
+  filtered.add_filters("type==berth.testing.v1");
+  auto only = berthd.supervisor().ListPlugins(filtered);
+  ASSERT_TRUE(only.ok());
+  ASSERT_EQ(only->plugins_size(), 1);
+  EXPECT_EQ(only->plugins(0).service(), "testsvc");
+  sv::ListPluginsRequest bad;
+  bad.add_filters("type===x");
+  EXPECT_EQ(berthd.supervisor().ListPlugins(bad).status().code(), Code::kInvalidArgument);
+
+  auto table = berthd.Berthctl({"plugins", "ls"});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_EQ(table->rfind("TYPE", 0), 0u) << *table;
+  EXPECT_NE(table->find("PLATFORMS"), std::string::npos) << *table;
+  EXPECT_NE(table->find("berth.testing.v1"), std::string::npos) << *table;
+  EXPECT_NE(table->find("berth.events.v1"), std::string::npos) << *table;
+  auto json = berthd.Berthctl({"--format", "json", "plugins", "ls", "id==exchange"});
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  auto parsed = nlohmann::json::parse(*json);
+  ASSERT_EQ(parsed.size(), 1u) << *json;
+  EXPECT_EQ(parsed[0]["type"], "berth.events.v1");
+  EXPECT_EQ(parsed[0]["status"], "ok");
+}
+
+TEST(SupervisorTest, VersionFromRpcAndBerthctl) {
+  BerthdHarness berthd;
+  ASSERT_TRUE(berthd.Start().ok());
+  auto version = berthd.supervisor().Version(google::protobuf::Empty());
+  ASSERT_TRUE(version.ok());
+  EXPECT_FALSE(version->version().empty());
+  EXPECT_EQ(static_cast<pid_t>(version->pid()), berthd.pid());
+  auto out = berthd.Berthctl({"version"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_NE(out->find("Client:"), std::string::npos) << *out;
+  EXPECT_NE(out->find("Server:"), std::string::npos) << *out;
+  EXPECT_NE(out->find(std::to_string(berthd.pid())), std::string::npos) << *out;
+}
+
+TEST(SupervisorTest, BerthctlSaysInOneLineWhenBerthdIsNotRunning) {
+  BerthdHarness berthd;  // never started
+  auto out = berthd.Berthctl({"services", "ls"});
+  ASSERT_FALSE(out.ok());
+  const std::string& message = out.status().message();
+  EXPECT_NE(message.find("exit code 1"), std::string::npos) << message;
+  EXPECT_NE(message.find("cannot reach berthd at " + berthd.socket() + ": is berthd running?"),
+            std::string::npos)
+      << message;
+}
+
+TEST(SupervisorTest, ConfigDefaultPrintsACommentedConfig) {
+  auto out = RunCapture({BuildPath("supervisor/berthd"), "config", "default"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_NE(out->find("# "), std::string::npos);
+  EXPECT_NE(out->find("[services]"), std::string::npos);
+  EXPECT_NE(out->find("max_log_entries"), std::string::npos);
+}
+
+TEST(SupervisorTest, SystemdModeSpawnsNothingAndListsServicesAsExternal) {
+  BerthdOptions options = WithTestService();
+  options.spawn = false;
+  BerthdHarness berthd(options);
+  ASSERT_TRUE(berthd.Start().ok());
+  auto listed = berthd.FindService("testsvc");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->state(), "external");
+  EXPECT_EQ(listed->pid(), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(TestServicePids(berthd).empty());
+  // A service started by someone else (systemd) is seen through its socket.
+  auto external = ChildProcess::Spawn(
+      {.argv = {TestServiceBinary(), "--root", berthd.root(), "--state", berthd.state(), "--socket",
+                berthd.ServiceSocket("testsvc"), "--berthd", berthd.socket()},
+       .stdin_fd = SpawnOptions::kDevNull});
+  ASSERT_TRUE(external.ok()) << external.status().ToString();
+  berthd.Track(external->pid());
+  sv::ServiceInfo seen;
+  for (int i = 0; i < 400; ++i) {
+    auto info = berthd.FindService("testsvc");
+    if (info.ok() && info->pid() == static_cast<uint32_t>(external->pid())) {
+      seen = *info;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(seen.pid(), static_cast<uint32_t>(external->pid())) << seen.DebugString();
+  EXPECT_EQ(seen.state(), "external");
+  ASSERT_TRUE(external->Kill(SIGTERM).ok());
+  ASSERT_TRUE(external->Wait().ok());
+}
+
+}  // namespace
+}  // namespace berth::integration
