@@ -192,7 +192,7 @@ Result<rt::WaitResponse> WaitExit(CliContext& context, const std::string& id,
   while (true) {
     ipc::CallOptions options = context.Options(0ms);
     options.timeout = 0ms;
-    auto exit = tasks.Wait(request, options);
+    auto exit = tasks.Wait(request, std::move(options));
     if (exit.ok() || exit.status().code() != Code::kUnavailable) return exit;
     std::this_thread::sleep_for(200ms);
   }

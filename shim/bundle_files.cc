@@ -1,5 +1,10 @@
 #include "shim/bundle_files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <string_view>
 
@@ -17,6 +22,18 @@ bool ParseNumber(std::string_view text, T* out) {
 
 }  // namespace
 
+Status WriteFileNoSync(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return ErrnoStatus(errno, "create " + tmp);
+  Status s = WriteAll(fd.get(), data, tmp);
+  if (s.ok() && ::fchmod(fd.get(), mode) != 0) s = ErrnoStatus(errno, "chmod " + tmp);
+  fd.reset();
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus(errno, "rename " + path);
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
 Result<pid_t> ReadPidFile(const std::string& path) {
   BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   pid_t pid = 0;
@@ -28,7 +45,7 @@ Result<pid_t> ReadPidFile(const std::string& path) {
 }
 
 Status WriteExitRecord(const std::string& bundle, const ExitRecord& record) {
-  return WriteFileAtomic(bundle + "/" + kInitExitFile,
+  return WriteFileNoSync(bundle + "/" + kInitExitFile,
                          fmt::format("{} {}\n", record.status, record.exited_at_ns), 0600);
 }
 
@@ -47,7 +64,7 @@ std::optional<ExitRecord> ReadExitRecord(const std::string& bundle) {
 }
 
 Status WriteRuntimeRecord(const std::string& bundle, const RuntimeConfig& config) {
-  return WriteFileAtomic(bundle + "/" + kRuntimeFile,
+  return WriteFileNoSync(bundle + "/" + kRuntimeFile,
                          fmt::format("binary={}\nroot={}\nsystemd_cgroup={}\n", config.binary,
                                      config.root, config.systemd_cgroup ? 1 : 0),
                          0600);

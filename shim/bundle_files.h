@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <string>
 
 #include "common/status.h"
@@ -29,6 +30,11 @@ struct ExitRecord {
   uint32_t status = 0;
   int64_t exited_at_ns = 0;
 };
+
+// Replaces `path` with `data` atomically (temporary file + rename) but without fsync: bundle
+// files live on tmpfs (/run) and must survive the shim, not a power loss, and an fsync on a disk
+// would add tens of milliseconds to every container start. Errors name the path.
+Status WriteFileNoSync(const std::string& path, std::string_view data, mode_t mode);
 
 // A pid file as runc/crun write it (decimal, maybe without newline). NOT_FOUND when missing,
 // INVALID_ARGUMENT when it holds no positive number.

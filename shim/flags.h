@@ -3,8 +3,8 @@
 // one action word, values as the next argument or after '=':
 //   berth-shim -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start
 //   berth-shim -namespace NS -address ADDR -publish-binary BIN -id ID -bundle DIR delete
-//   berth-shim -namespace NS -id ID -address ADDR -bundle DIR serve      (the daemon; fd 3 =
-//   socket) berth-shim -v
+//   berth-shim -namespace NS -id ID -address ADDR -bundle DIR serve   (daemon, fd 3 = socket)
+//   berth-shim -v
 // containerd 1.6 passes exactly these flags; -socket (an explicit socket path) is Berth's.
 
 #include <string>

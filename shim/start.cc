@@ -87,7 +87,7 @@ int RunStart(const ShimFlags& flags) {
     }
     return Fail(listener.status());
   }
-  if (Status s = WriteFileAtomic(address_file, address, 0644); !s.ok()) {
+  if (Status s = WriteFileNoSync(address_file, address, 0644); !s.ok()) {
     ::unlink(socket.c_str());
     return Fail(s);
   }

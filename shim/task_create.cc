@@ -118,18 +118,6 @@ void TaskService::CreateDone(Status status, std::shared_ptr<CreateState> state,
   }
   init_ = std::move(init);
   WatchExit(init_.get());
-  std::weak_ptr<bool> alive = alive_;
-  auto oom = OomWatcher::Create(loop_.uv(), init_->pid, [this, alive] {
-    if (!alive.lock()) return;
-    events::TaskOOM oom_event;
-    oom_event.set_container_id(id_);
-    Publish("/tasks/oom", oom_event);
-  });
-  if (oom.ok())
-    oom_ = std::move(oom).value();
-  else
-    spdlog::debug("no OOM notifications id={}: {}", id_, oom.status().ToString());
-
   events::TaskCreate event;
   event.set_container_id(id_);
   event.set_bundle(bundle_);
@@ -145,6 +133,19 @@ void TaskService::CreateDone(Status status, std::shared_ptr<CreateState> state,
   task::CreateTaskResponse response;
   response.set_pid(static_cast<uint32_t>(init_->pid));
   reply.Ok(response);
+  // OOM notifications: needed from Start on, so set up after answering.
+  std::weak_ptr<bool> alive = alive_;
+  auto oom = OomWatcher::Create(loop_.uv(), init_->pid, [this, alive] {
+    if (!alive.lock()) return;
+    events::TaskOOM oom_event;
+    oom_event.set_container_id(id_);
+    Publish("/tasks/oom", oom_event);
+  });
+  if (oom.ok()) {
+    oom_ = std::move(oom).value();
+  } else {
+    spdlog::debug("no OOM notifications id={}: {}", id_, oom.status().ToString());
+  }
 }
 
 void TaskService::StartInit(Process* init, ipc::Reply<task::StartResponse> reply) {

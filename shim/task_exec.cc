@@ -72,7 +72,7 @@ void TaskService::StartExec(Process* exec, ipc::Reply<task::StartResponse> reply
   state->pid_file = bundle_ + "/.exec-" + exec->exec_id + ".pid";
   RuntimeStdio stdio;
   ProcessStdio io;
-  Status s = WriteFileAtomic(state->process_file, exec->spec_json, 0600);
+  Status s = WriteFileNoSync(state->process_file, exec->spec_json, 0600);
   if (s.ok() && exec->stdio.terminal) {
     auto console = ConsoleSocket::Create();
     if (console.ok()) state->console.emplace(std::move(console).value());

@@ -18,7 +18,7 @@
 //
 // Lifecycle of a write
 //   OpenWriter(ref) locks the ref (one writer per ref at a time; a second gets UNAVAILABLE
-//   "ref ... locked") -> Write()... appends at the current offset, hashing as it goes ->
+//   "ref locked: ...") -> Write()... appends at the current offset, hashing as it goes ->
 //   Commit(size, expected) verifies size and digest, makes the data durable and moves it into
 //   place atomically; the ingest is gone -> destroying the Writer releases the lock (without a
 //   Commit the ingest stays, resumable, until Abort() or expiry).
@@ -147,7 +147,7 @@ class Store {
 
   // --- Ingester ---
   // Opens (creating or resuming) the ingest for options.ref and locks the ref. Errors:
-  //   UNAVAILABLE "ref ... locked" while another writer holds it;
+  //   UNAVAILABLE "ref locked: ..." while another writer holds it;
   //   ALREADY_EXISTS when options.expected is already committed (nothing to write);
   //   FAILED_PRECONDITION when the ref is resumed with a different expected digest or total.
   // Resuming reports the previous offset through GetStatus().

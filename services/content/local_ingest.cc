@@ -141,7 +141,7 @@ Result<std::vector<IngestStatus>> LocalStore::ListStatuses(
 Status LocalStore::Abort(const std::string& ref) {
   BERTH_RETURN_IF_ERROR(ValidateRef(ref));
   if (!TryLock(ref)) {
-    return Error(Code::kUnavailable, "ref \"{}\" locked: a writer is active", ref);
+    return Error(Code::kUnavailable, "ref locked: \"{}\" has an active writer", ref);
   }
   std::string dir = IngestDir(ref);
   Status status = ::access(dir.c_str(), F_OK) == 0
@@ -174,7 +174,7 @@ Result<std::unique_ptr<Writer>> LocalStore::OpenWriter(const WriterOptions& opti
   BERTH_RETURN_IF_ERROR(ValidateRef(options.ref));
   if (!options.expected.empty()) BERTH_RETURN_IF_ERROR(ValidateDigest(options.expected));
   if (!TryLock(options.ref)) {
-    return Error(Code::kUnavailable, "ref \"{}\" locked: another writer is active", options.ref);
+    return Error(Code::kUnavailable, "ref locked: \"{}\" has another writer", options.ref);
   }
   auto writer = CreateOrResume(options);
   if (!writer.ok()) Unlock(options.ref);

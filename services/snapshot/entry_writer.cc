@@ -123,11 +123,15 @@ void EntryWriter::Invalidate() {
 
 Result<UniqueFd> EntryWriter::OpenInRoot(const std::string& path) {
   UniqueFd fd(OpenBeneath(root_.get(), path, O_RDONLY | O_DIRECTORY));
-  if (!fd) return ResolveError(errno, path);
+  if (!fd) {
+    resolve_errno_ = errno;
+    return ResolveError(resolve_errno_, path);
+  }
   return fd;
 }
 
 Result<int> EntryWriter::ResolveDir(const std::string& path, bool create) {
+  resolve_errno_ = 0;
   if (path.empty()) return root_.get();
   for (auto& [cached, fd] : cache_) {
     if (cached == path) return fd.get();
@@ -260,9 +264,14 @@ Status EntryWriter::WriteEntry(const Entry& entry, const DataSource& data) {
 Status EntryWriter::WriteWhiteout(const Entry& entry, const std::string& parent,
                                   const std::string& name) {
   bool overlay = options_.whiteouts == WhiteoutMode::kOverlay;
+  // Nothing to hide below a path that does not exist (delete mode) or is not a directory (a
+  // layer may white out the children of a directory it replaced with a file).
+  auto nothing_below = [&] {
+    return resolve_errno_ == ENOTDIR || (!overlay && resolve_errno_ == ENOENT);
+  };
   if (name == kOpaqueMarker) {
     auto dirfd = ResolveDir(parent, overlay);
-    if (!overlay && !dirfd.ok() && dirfd.status().code() == Code::kNotFound) return Status::Ok();
+    if (!dirfd.ok() && nothing_below()) return Status::Ok();
     if (!dirfd.ok()) return dirfd.status();
     if (overlay) {
       if (::fsetxattr(*dirfd, "trusted.overlay.opaque", "y", 1, 0) != 0) {
@@ -288,7 +297,7 @@ Status EntryWriter::WriteWhiteout(const Entry& entry, const std::string& parent,
     return Error(Code::kInvalidArgument, "invalid whiteout \"{}\"", name);
   }
   auto dirfd = ResolveDir(parent, overlay);
-  if (!overlay && !dirfd.ok() && dirfd.status().code() == Code::kNotFound) return Status::Ok();
+  if (!dirfd.ok() && nothing_below()) return Status::Ok();
   if (!dirfd.ok()) return dirfd.status();
   BERTH_RETURN_IF_ERROR(ClearWay(*dirfd, target, false).status());
   if (!overlay) return Status::Ok();

@@ -134,6 +134,7 @@ class EntryWriter {
   UniqueFd root_;
   EntryWriterOptions options_;
   std::vector<UniqueFd> lowers_;
+  int resolve_errno_ = 0;  // errno of the last failed ResolveDir, 0 after a success
   mode_t umask_ = 022;
   uid_t euid_ = 0;
   gid_t egid_ = 0;

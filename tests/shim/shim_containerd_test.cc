@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <cstdlib>
+#include <sstream>
 
 #include "common/fs.h"
 #include "common/process.h"
@@ -101,6 +104,34 @@ class ContainerdShim : public ::testing::Test {
 
   std::string Id(const std::string& name) { return name + "-" + std::to_string(::getpid()); }
 
+  // `ctr events` running in the background, writing to `file` until destroyed.
+  struct EventsWatch {
+    explicit EventsWatch(const std::string& file) : path(file) {
+      UniqueFd out(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      SpawnOptions options;
+      options.argv = {"ctr", "--address", sock_, "events"};
+      options.stdout_fd = out.get();
+      options.stdin_fd = SpawnOptions::kDevNull;
+      auto spawned = ChildProcess::Spawn(options);
+      EXPECT_TRUE(spawned.ok()) << spawned.status().ToString();
+      if (spawned.ok()) child = std::move(spawned).value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed
+    }
+    // The /tasks/* topics mentioning `id`, in order.
+    std::vector<std::string> TaskTopics(const std::string& id) const {
+      std::vector<std::string> topics;
+      std::istringstream lines(ReadText(path));
+      for (std::string line; std::getline(lines, line);) {
+        size_t pos = line.find(" /tasks/");
+        if (pos == std::string::npos || line.find('"' + id + '"') == std::string::npos) continue;
+        topics.push_back(line.substr(pos + 1, line.find(' ', pos + 1) - pos - 1));
+      }
+      return topics;
+    }
+    std::string path;
+    ChildProcess child;  // killed and reaped on destruction
+  };
+
   static std::string* setup_error_;
   static TempDir* dir_;
   static std::string* registry_;
@@ -138,6 +169,7 @@ TEST_F(ContainerdShim, TerminalRun) {
 
 TEST_F(ContainerdShim, DetachedExecKillPauseResumePsMetrics) {
   std::string id = Id("det");
+  EventsWatch events(dir_->Join("det-events.txt"));
   auto run = Ctr({"run", "-d", "--runtime", kRuntime, *image_, id, "sleep", "100000"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   pid_t pid = 0;
@@ -161,6 +193,12 @@ TEST_F(ContainerdShim, DetachedExecKillPauseResumePsMetrics) {
   auto deleted = Ctr({"task", "delete", id});
   EXPECT_NE(deleted.output.find("exit code 137"), std::string::npos) << deleted.output;
   EXPECT_EQ(Ctr({"containers", "rm", id}).exit_code, 0);
+  // The shim's events reached containerd, in containerd's order.
+  std::vector<std::string> expected{"/tasks/create",       "/tasks/start", "/tasks/exec-added",
+                                    "/tasks/exec-started", "/tasks/exit",  "/tasks/paused",
+                                    "/tasks/resumed",      "/tasks/exit",  "/tasks/delete"};
+  EXPECT_TRUE(Eventually([&] { return events.TaskTopics(id).size() >= expected.size(); }));
+  EXPECT_EQ(events.TaskTopics(id), expected);
 }
 
 TEST_F(ContainerdShim, InitHoldsOnlyStdioAndLogUriWorks) {
@@ -208,23 +246,15 @@ TEST_F(ContainerdShim, KilledShimIsReportedAndCleanedUp) {
   ASSERT_EQ(TaskStatus(id, &pid), "RUNNING");
   pid_t shim = ShimPid(id);
   ASSERT_GT(shim, 0);
-  UniqueFd events_out(
-      ::open(dir_->Join("events.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  SpawnOptions options;
-  options.argv = {"ctr", "--address", sock_, "events"};
-  options.stdout_fd = events_out.get();
-  options.stdin_fd = SpawnOptions::kDevNull;
-  auto events = ChildProcess::Spawn(options);
-  ASSERT_TRUE(events.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EventsWatch events(dir_->Join("dead-events.txt"));
   ASSERT_EQ(::kill(shim, SIGKILL), 0);
   EXPECT_TRUE(Eventually([&] { return TaskStatus(id).empty(); })) << TaskStatus(id);
   EXPECT_TRUE(Eventually([&] { return !ProcessAlive(pid); }));
   EXPECT_TRUE(Eventually([&] {
-    std::string text = ReadText(dir_->Join("events.txt"));
+    std::string text = ReadText(events.path);
     return text.find("/tasks/delete") != std::string::npos;
   }));
-  std::string text = ReadText(dir_->Join("events.txt"));
+  std::string text = ReadText(events.path);
   EXPECT_NE(text.find("\"exit_status\":137"), std::string::npos) << text;
   auto mounts = ReadText("/proc/self/mountinfo");
   EXPECT_EQ(mounts.find("/" + id + "/rootfs"), std::string::npos);

@@ -119,6 +119,7 @@ TEST(ShimDirect, WaitDoesNotBlockKillAndSignalsGive128Plus) {
   task::KillRequest kill;
   kill.set_id(shim->id());
   kill.set_signal(SIGKILL);
+  kill.set_all(true);  // runc kill --all
   auto killed = shim->task().Kill(kill, shim->opts());
   ASSERT_TRUE(killed.ok()) << killed.status().ToString();
   auto waited = wait.get();
