@@ -27,6 +27,7 @@ CLI::App* ContainerCommand(CLI::App& app) {
   return container;
 }
 
+namespace container_cmd {
 namespace {
 
 namespace v1 = ::berth::metadata::v1;
@@ -175,5 +176,7 @@ void AddContainer(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("container", AddContainer);
+
+}  // namespace container_cmd
 
 }  // namespace berth::cli

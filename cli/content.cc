@@ -25,6 +25,7 @@
 #include "services/content/proxy.h"
 
 namespace berth::cli {
+namespace content_cmd {
 namespace {
 
 using content::Info;
@@ -392,5 +393,7 @@ void AddContent(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("content", AddContent);
+
+}  // namespace content_cmd
 
 }  // namespace berth::cli

@@ -25,6 +25,7 @@
 #include "services/snapshot/proxy.h"
 
 namespace berth::cli {
+namespace diff_cmd {
 namespace {
 
 snapshot::ProxyOptions Options(CliContext& context) {
@@ -182,5 +183,7 @@ void AddDiff(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("diff", AddDiff);
+
+}  // namespace diff_cmd
 
 }  // namespace berth::cli

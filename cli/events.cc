@@ -2,25 +2,40 @@
 // line each: SEQ TIMESTAMP NAMESPACE TOPIC EVENT, where EVENT is the JSON of the event when its
 // type is compiled in, else the base64 of its bytes. With --format json: one JSON object a line.
 // Runs until interrupted (Ctrl-C) or berthd ends the stream.
-#include <openssl/evp.h>
-
-#include <CLI/CLI.hpp>
-#include <cstdio>
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
+#include <openssl/evp.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "berth/events/v1/events.berth.h"
 #include "cli/command_group.h"
+#include "containerd/events/task.pb.h"
+#if __has_include("berth/metadata/v1/events.pb.h")
+#include "berth/metadata/v1/events.pb.h"
+#define BERTH_CLI_METADATA_EVENTS 1
+#endif
 #include "cli/context.h"
 #include "common/time.h"
 
 namespace berth::cli {
+namespace events_cmd {
 namespace {
 
 namespace ev = berth::events::v1;
 namespace pb = google::protobuf;
+
+// The event types rendered as JSON must be in the generated pool: berth_api is a static library,
+// so referencing one message of each events file links that file (and registers all its types).
+[[maybe_unused]] const pb::Descriptor* const kEventFiles[] = {
+    containerd::events::TaskExit::descriptor(),
+#ifdef BERTH_CLI_METADATA_EVENTS
+    berth::metadata::v1::ImageCreate::descriptor(),
+#endif
+};
 
 struct EventsFlags {
   uint64_t since = 0;
@@ -131,5 +146,7 @@ void AddEvents(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("events", AddEvents);
+
+}  // namespace events_cmd
 
 }  // namespace berth::cli

@@ -9,6 +9,7 @@
 #include "cli/context.h"
 
 namespace berth::cli {
+namespace gc_cmd {
 namespace {
 
 namespace v1 = ::berth::metadata::v1;
@@ -63,5 +64,7 @@ void AddGc(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("gc", AddGc);
+
+}  // namespace gc_cmd
 
 }  // namespace berth::cli

@@ -26,6 +26,7 @@ CLI::App* ImageCommand(CLI::App& app) {
   return image;
 }
 
+namespace image_cmd {
 namespace {
 
 namespace v1 = ::berth::metadata::v1;
@@ -196,5 +197,7 @@ void AddImage(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("image", AddImage);
+
+}  // namespace image_cmd
 
 }  // namespace berth::cli

@@ -13,6 +13,7 @@
 #include "client/pull.h"
 
 namespace berth::cli {
+namespace image_archive_cmd {
 namespace {
 
 struct ImportFlags {
@@ -130,8 +131,9 @@ exp->add_option("--compress", out->compress, "gzip or zstd")
 exp->callback(Run(context, [&context, out] { return DoExport(context, *out); }));
 }  // namespace
 
-}  // namespace berth::cli
+}  // namespace image_archive_cmd
 
 BERTH_COMMAND_GROUP("image-archive", AddImageArchive);
 
+}  // namespace berth::cli
 }  // namespace berth::cli

@@ -19,6 +19,7 @@
 #include "services/snapshot/mount.h"
 
 namespace berth::cli {
+namespace image_local_cmd {
 namespace {
 
 struct LocalFlags {
@@ -210,5 +211,7 @@ void AddImageLocal(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("image-local", AddImageLocal);
+
+}  // namespace image_local_cmd
 
 }  // namespace berth::cli

@@ -18,6 +18,7 @@
 #include "client/push.h"
 
 namespace berth::cli {
+namespace image_transfer_cmd {
 namespace {
 
 struct PullFlags {
@@ -164,5 +165,7 @@ void AddImageTransfer(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("image-transfer", AddImageTransfer);
+
+}  // namespace image_transfer_cmd
 
 }  // namespace berth::cli

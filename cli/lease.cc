@@ -13,6 +13,7 @@
 #include "cli/metadata_util.h"
 
 namespace berth::cli {
+namespace lease_cmd {
 namespace {
 
 namespace v1 = ::berth::metadata::v1;
@@ -123,5 +124,7 @@ void AddLease(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("lease", AddLease);
+
+}  // namespace lease_cmd
 
 }  // namespace berth::cli

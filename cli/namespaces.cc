@@ -13,6 +13,7 @@
 #include "cli/metadata_util.h"
 
 namespace berth::cli {
+namespace namespaces_cmd {
 namespace {
 
 namespace v1 = ::berth::metadata::v1;
@@ -126,5 +127,7 @@ void AddNamespaces(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("namespaces", AddNamespaces);
+
+}  // namespace namespaces_cmd
 
 }  // namespace berth::cli

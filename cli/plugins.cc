@@ -1,14 +1,16 @@
 // berthctl plugins ls [FILTER...]: the plugins berthd and its services provide, like
 // `ctr plugins ls` (TYPE ID PLATFORMS STATUS; STATUS carries the error when not ok).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <CLI/CLI.hpp>
 
 #include "berth/supervisor/v1/supervisor.berth.h"
 #include "cli/command_group.h"
 #include "cli/context.h"
 
 namespace berth::cli {
+namespace plugins_cmd {
 namespace {
 
 namespace sv = berth::supervisor::v1;
@@ -55,5 +57,7 @@ void AddPlugins(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("plugins", AddPlugins);
+
+}  // namespace plugins_cmd
 
 }  // namespace berth::cli

@@ -1,6 +1,7 @@
 // berthctl services ls: the services berthd runs (NAME PID STATE RESTARTS UPTIME SOCKET ERROR).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 
 #include "berth/supervisor/v1/supervisor.berth.h"
 #include "cli/command_group.h"
@@ -8,6 +9,7 @@
 #include "common/time.h"
 
 namespace berth::cli {
+namespace services_cmd {
 namespace {
 
 namespace sv = berth::supervisor::v1;
@@ -59,5 +61,7 @@ void AddServices(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("services", AddServices);
+
+}  // namespace services_cmd
 
 }  // namespace berth::cli

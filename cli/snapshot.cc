@@ -23,6 +23,7 @@
 #include "services/snapshot/proxy.h"
 
 namespace berth::cli {
+namespace snapshot_cmd {
 namespace {
 
 using snapshot::Info;
@@ -306,5 +307,7 @@ void AddSnapshot(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("snapshot", AddSnapshot);
+
+}  // namespace snapshot_cmd
 
 }  // namespace berth::cli

@@ -27,6 +27,7 @@
 #include "containerd/cgroups/v2/stats/metrics.pb.h"
 
 namespace berth::cli {
+namespace task_cmd {
 namespace {
 
 namespace rt = berth::runtime::v1;
@@ -346,5 +347,7 @@ void AddTask(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("task", AddTask);
+
+}  // namespace task_cmd
 
 }  // namespace berth::cli

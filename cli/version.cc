@@ -1,13 +1,16 @@
 // berthctl version: this client's version and berthd's.
-#include <CLI/CLI.hpp>
+#include "berth/version.h"
+
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+
 #include "berth/supervisor/v1/supervisor.berth.h"
-#include "berth/version.h"
 #include "cli/command_group.h"
 #include "cli/context.h"
 
 namespace berth::cli {
+namespace version_cmd {
 namespace {
 
 namespace sv = berth::supervisor::v1;
@@ -43,5 +46,7 @@ void AddVersion(CLI::App& app, CliContext& context) {
 }  // namespace
 
 BERTH_COMMAND_GROUP("version", AddVersion);
+
+}  // namespace version_cmd
 
 }  // namespace berth::cli

@@ -9,12 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "client/archive.h"
+#include "client/archive_internal.h"
 #include "client/reference.h"
 
 namespace berth::client {
 namespace {
-
-constexpr size_t kChunk = 1 << 20;
 
 Status ArchiveError(archive* a, std::string_view what) {
   return Error(Code::kInternal, "{}: {}", what, archive_error_string(a));
@@ -47,7 +46,7 @@ Status AddBlob(archive* a, content::Store& store, const Descriptor& d) {
   }
   std::string name = "blobs/" + d.digest.algorithm + "/" + d.digest.hex;
   BERTH_RETURN_IF_ERROR(AddEntry(a, name, d.size, AE_IFREG));
-  std::string buffer(kChunk, '\0');
+  std::string buffer(kArchiveChunk, '\0');
   for (uint64_t offset = 0; offset < reader->Size();) {
     BERTH_ASSIGN_OR_RETURN(size_t n, reader->ReadAt(offset, buffer.data(), buffer.size()));
     if (n == 0) return Error(Code::kDataLoss, "{}: blob ended early", d.digest);

@@ -11,8 +11,6 @@
 namespace berth::client {
 namespace {
 
-constexpr size_t kChunk = 1 << 20;
-
 // Streams the current entry's data into the store. `expected` empty: committed under the digest
 // of what was written. Returns the committed blob.
 Result<StoredBlob> StoreEntry(archive* a, content::Store& store, const std::string& name,
@@ -32,7 +30,7 @@ Result<StoredBlob> StoreEntry(archive* a, content::Store& store, const std::stri
   }
   if (!writer.ok()) return writer.status();
   BERTH_RETURN_IF_ERROR((*writer)->Truncate(0));  // a leftover ingest restarts from scratch
-  std::string buffer(kChunk, '\0');
+  std::string buffer(kArchiveChunk, '\0');
   int64_t total = 0;
   while (true) {
     la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
@@ -98,7 +96,7 @@ Result<ArchiveContents> ReadArchive(const std::string& path, content::Store& sto
   CPtr<archive, archive_read_free> a(archive_read_new());
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), kChunk) != ARCHIVE_OK) {
+  if (archive_read_open_filename(a.get(), path.c_str(), kArchiveChunk) != ARCHIVE_OK) {
     return Error(Code::kInvalidArgument, "{}: {}", path, archive_error_string(a.get()));
   }
   ArchiveContents c;

@@ -10,6 +10,9 @@
 
 namespace berth::client {
 
+// Read and write size for archive files.
+inline constexpr size_t kArchiveChunk = 1 << 20;
+
 struct StoredBlob {
   Digest digest{};
   int64_t size = 0;

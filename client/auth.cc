@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
+#include "common/strings.h"
 
 namespace berth::client {
 namespace {
@@ -15,12 +16,6 @@ namespace {
 bool IsTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("!#$%&'*+-.^_`|~/:").find(c) != std::string_view::npos;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 class Cursor {
@@ -64,7 +59,7 @@ void ParseOne(std::string_view header, std::vector<Challenge>& out) {
     c.SkipSeparators();
     std::string scheme = c.Token();
     if (scheme.empty()) return;
-    Challenge ch{Lower(scheme), {}};
+    Challenge ch{AsciiLower(scheme), {}};
     while (true) {
       c.SkipSeparators();
       size_t start = c.pos();
@@ -76,7 +71,7 @@ void ParseOne(std::string_view header, std::vector<Challenge>& out) {
       }
       c.Advance();
       c.SkipSpace();
-      ch.params[Lower(key)] = c.peek() == '"' ? c.Quoted() : c.Token();
+      ch.params[AsciiLower(key)] = c.peek() == '"' ? c.Quoted() : c.Token();
     }
     out.push_back(std::move(ch));
     if (c.done()) return;
@@ -99,7 +94,7 @@ Result<std::string> Base64Decode(std::string_view in) {
 std::string HostOfKey(std::string_view key) {
   if (size_t p = key.find("://"); p != std::string_view::npos) key.remove_prefix(p + 3);
   key = key.substr(0, key.find('/'));
-  std::string host = Lower(key);
+  std::string host = AsciiLower(key);
   if (host == "index.docker.io" || host == "registry-1.docker.io") host = "docker.io";
   return host;
 }

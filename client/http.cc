@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "common/fs.h"
+#include "common/strings.h"
 
 namespace berth::client {
 namespace {
@@ -18,18 +19,6 @@ constexpr long kBufferSize = 512 << 10;
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 using Url = CPtr<CURLU, curl_url_cleanup>;
@@ -111,8 +100,8 @@ struct HttpSession::Transfer {
     }
     size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      t->response.headers.emplace_back(Lower(Trim(line.substr(0, colon))),
-                                       std::string(Trim(line.substr(colon + 1))));
+      t->response.headers.emplace_back(AsciiLower(TrimSpace(line.substr(0, colon))),
+                                       std::string(TrimSpace(line.substr(colon + 1))));
     }
     return size;
   }
@@ -285,12 +274,12 @@ Result<Origin> OriginOf(std::string_view text) {
   }
   Origin o;
   BERTH_ASSIGN_OR_RETURN(o.scheme, UrlPart(url.get(), CURLUPART_SCHEME));
-  o.scheme = Lower(o.scheme);
+  o.scheme = AsciiLower(o.scheme);
   if (o.scheme != "http" && o.scheme != "https") {
     return Error(Code::kInvalidArgument, "URL \"{}\" is not http(s)", s.substr(0, 200));
   }
   BERTH_ASSIGN_OR_RETURN(o.host, UrlPart(url.get(), CURLUPART_HOST));
-  o.host = Lower(o.host);
+  o.host = AsciiLower(o.host);
   BERTH_ASSIGN_OR_RETURN(std::string port, UrlPart(url.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT));
   o.port = std::atoi(port.c_str());
   auto explicit_port = UrlPart(url.get(), CURLUPART_PORT);

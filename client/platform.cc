@@ -4,15 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include "common/strings.h"
 
 namespace berth::client {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Numeric part of an arm variant ("v7" -> 7), 0 when not of that form.
 int VariantNumber(std::string_view v) {
@@ -28,10 +23,10 @@ int VariantNumber(std::string_view v) {
 }  // namespace
 
 Platform Normalize(Platform p) {
-  p.os = Lower(p.os);
+  p.os = AsciiLower(p.os);
   if (p.os == "macos") p.os = "darwin";
-  std::string arch = Lower(p.architecture);
-  std::string variant = Lower(p.variant);
+  std::string arch = AsciiLower(p.architecture);
+  std::string variant = AsciiLower(p.variant);
   if (arch == "x86_64" || arch == "x86-64" || arch == "amd64") {
     arch = "amd64";
     if (variant == "v1") variant.clear();

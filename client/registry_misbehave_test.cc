@@ -12,20 +12,7 @@ namespace berth::client {
 namespace {
 
 using testing::MisbehavingRegistry;
-
-struct StringTarget : FetchTarget {
-  std::string data;
-  int restarts = 0;
-  Status Write(std::string_view chunk) override {
-    data.append(chunk);
-    return Status::Ok();
-  }
-  Status Restart() override {
-    ++restarts;
-    data.clear();
-    return Status::Ok();
-  }
-};
+using testing::StringTarget;
 
 std::string MakeBlob() {
   std::string blob;

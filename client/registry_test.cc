@@ -11,21 +11,8 @@
 namespace berth::client {
 namespace {
 
+using testing::StringTarget;
 using testing::TestRegistry;
-
-struct StringTarget : FetchTarget {
-  std::string data;
-  int restarts = 0;
-  Status Write(std::string_view chunk) override {
-    data.append(chunk);
-    return Status::Ok();
-  }
-  Status Restart() override {
-    ++restarts;
-    data.clear();
-    return Status::Ok();
-  }
-};
 
 ReadAtFn ReadString(std::string s) {
   return [s = std::move(s)](uint64_t offset, void* buffer, size_t size) -> Result<size_t> {

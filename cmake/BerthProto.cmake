@@ -37,6 +37,8 @@ function(berth_proto_library name)
     endforeach()
   endforeach()
   add_library(${name} STATIC ${sources})
+  # protoc's files share file-static names (schemas, descriptor tables): never merge them.
+  set_target_properties(${name} PROPERTIES UNITY_BUILD OFF)
   target_include_directories(${name} PUBLIC ${BERTH_GEN_DIR} ${BERTH_ROOT})
   target_link_libraries(${name} PUBLIC protobuf::libprotobuf ${P_DEPS})
   # Generated code is not ours to warn about.

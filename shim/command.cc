@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/fs.h"
+#include "shim/spawn.h"
 
 namespace berth::shim {
 namespace {
@@ -102,9 +103,9 @@ void RunCommand(uv_loop_t* loop, Reaper& reaper, CommandOptions options, Command
     options.spawn.stdout_fd = out_write.get();
     options.spawn.stderr_fd = out_write.get();
   }
-  auto child = ChildProcess::Spawn(options.spawn);
-  if (!child.ok()) return done(child.status());
-  pid_t pid = child->Release();
+  auto spawned = SpawnDetached(options.spawn);
+  if (!spawned.ok()) return done(spawned.status());
+  pid_t pid = *spawned;
   stdin_pipe.reset();
   out_write.reset();
 

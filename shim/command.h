@@ -24,7 +24,8 @@ struct CommandResult {
 };
 
 struct CommandOptions {
-  SpawnOptions spawn;           // argv, env, cwd, stdio (stdio ignored where captured)
+  SpawnOptions spawn;           // argv (absolute program path), env, cwd, stdio (stdio
+                                // ignored where captured); started with SpawnDetached
   bool capture = false;         // replace the child's stdout and stderr by a pipe we read
   std::string stdin_data;       // fed on stdin when not empty (at most 64 KiB)
   size_t max_output = 1 << 20;  // captured bytes kept; the rest is drained and dropped
@@ -32,7 +33,7 @@ struct CommandOptions {
 
 using CommandDone = std::function<void(Result<CommandResult>)>;
 
-// Errors given to `done`: the spawn errors of ChildProcess::Spawn; INVALID_ARGUMENT for
+// Errors given to `done`: the errors of SpawnDetached (shim/spawn.h); INVALID_ARGUMENT for
 // stdin_data over 64 KiB.
 void RunCommand(uv_loop_t* loop, Reaper& reaper, CommandOptions options, CommandDone done);
 

@@ -1,6 +1,7 @@
 // The reaper and RunCommand on a real loop with real children.
 #include "shim/reaper.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,6 +102,30 @@ TEST(ShimCommand, SpawnFailureIsReportedAtOnce) {
   CommandOptions missing;
   missing.spawn.argv = {"/no/such/program"};
   EXPECT_EQ(RunOnLoop(missing).status().code(), Code::kNotFound);
+}
+
+// The child sees exactly the fds it was given, in place, even when they collide with the
+// targets (an fd numbered 1 given as extra fd 0, i.e. fd 3).
+TEST(ShimCommand, ChildGetsExactlyTheRequestedFds) {
+  CommandOptions options;
+  options.spawn.argv = {"/bin/sh", "-c", "ls /proc/self/fd; readlink /proc/self/fd/3"};
+  options.capture = true;
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd a(fds[0]), b(fds[1]);
+  options.spawn.extra_fds = {a.get()};
+  auto result = RunOnLoop(options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  // ls lists 0-3 plus its own directory fd.
+  EXPECT_EQ(result->output.substr(0, 8), "0\n1\n2\n3\n") << result->output;
+  EXPECT_NE(result->output.find("pipe:"), std::string::npos) << result->output;
+  EXPECT_EQ(result->output.find("\n5\n"), std::string::npos) << result->output;
+}
+
+TEST(ShimCommand, RelativeProgramIsRefused) {
+  CommandOptions options;
+  options.spawn.argv = {"sh", "-c", "true"};
+  EXPECT_EQ(RunOnLoop(options).status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/logging.h"
 #include "ipc/server.h"
@@ -22,6 +24,7 @@ namespace {
 constexpr int kListenFd = 3;
 constexpr uint64_t kFlushPollMs = 10;
 constexpr int kFlushPolls = 300;  // up to 3 s for the last events after Shutdown
+constexpr uint64_t kDetachDelayMs = 1000;
 
 // Stderr goes to the bundle's "log" FIFO that containerd copies into its own log; without a
 // reader (containerd restarting) lines are dropped rather than blocking the shim.
@@ -45,6 +48,20 @@ std::string TtrpcAddress() {
   constexpr std::string_view kScheme = "unix://";
   if (address.compare(0, kScheme.size(), kScheme) == 0) address.erase(0, kScheme.size());
   return address;
+}
+
+// The daemon detaches into a session of its own (no controlling terminal, out of the caller's
+// process group), but only after its first second: with the scheduler's autogroups a new
+// session is a new group whose first run queues behind all other work, which would add tens of
+// milliseconds to the create/start of every container on a busy host. containerd's own shim
+// never leaves containerd's session; until it calls setsid the daemon sits in `start`'s
+// process group (its own, set by containerd), with stdio on /dev/null and the bundle's log.
+void DetachLater(ipc::EventLoop& loop) {
+  loop.After(kDetachDelayMs, [] {
+    if (::getsid(0) != ::getpid() && ::setsid() < 0) {
+      spdlog::warn("setsid: {}", std::strerror(errno));
+    }
+  });
 }
 
 // After Shutdown: stop serving, give queued events a moment to leave, then end the loop.
@@ -98,6 +115,7 @@ int RunServe(const ShimFlags& flags) {
     spdlog::error("serve: {}", s.ToString());
     return 1;
   }
+  DetachLater(loop);
   spdlog::debug("serving id={} ns={} socket={}", flags.id, flags.ns, flags.socket);
   loop.Run();
   return 0;

@@ -109,7 +109,10 @@ int RunStart(const ShimFlags& flags) {
   options.argv.push_back("serve");
   options.stdin_fd = options.stdout_fd = options.stderr_fd = SpawnOptions::kDevNull;
   options.extra_fds = {listener->get()};
-  options.new_session = true;
+  // Not setsid here: the daemon leaves this process group for its own session a moment later
+  // (serve.cc), so the container's first runtime calls are not slowed by a new scheduler
+  // autogroup.
+  options.new_session = false;
   options.cwd = bundle;
   auto daemon = ChildProcess::Spawn(options);
   if (!daemon.ok()) {

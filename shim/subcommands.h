@@ -2,9 +2,10 @@
 // The shim's three modes (see flags.h). Each returns the process exit code.
 //
 // start   binds the socket (default /run/containerd/s/<hash of address/ns/id>, directory 0700),
-//         writes <bundle>/address, spawns the daemon (`serve`, new session, stdio /dev/null,
-//         socket as fd 3), prints "unix://<socket>" and returns at once. If a live shim already
-//         serves that socket for this bundle it just prints the address again.
+//         writes <bundle>/address, spawns the daemon (`serve`, stdio /dev/null, socket as fd 3),
+//         prints "unix://<socket>" and returns at once. The daemon moves into a new session of
+//         its own one second later (see serve.cc: a new session is a new scheduler autogroup).
+//         If a live shim already serves that socket for this bundle it prints the address again.
 // delete  without the daemon: `runtime delete --force`, unmounts <bundle>/rootfs, removes a
 //         stale socket and prints a binary containerd.task.v2.DeleteResponse (the exit status
 //         recorded in <bundle>/init.exit, else 137). Safe to run twice.

@@ -42,7 +42,6 @@ Status TaskService::PrepareCreate(const task::CreateTaskRequest& request) {
     config.root = DefaultRuntimeRoot(config.binary, options_.ns);
   }
   config.log_path = request.bundle() + "/" + kRuntimeLogFile;
-  BERTH_RETURN_IF_ERROR(WriteRuntimeRecord(request.bundle(), config));
   runtime_ = std::make_unique<OciRuntime>(loop_.uv(), reaper_, std::move(config));
   id_ = request.id();
   bundle_ = request.bundle();
@@ -86,7 +85,10 @@ void TaskService::Create(const task::CreateTaskRequest& request,
                    [this, alive, state, reply](Status s) {
                      if (alive.lock()) CreateDone(std::move(s), state, reply);
                    });
-  // The runtime child holds its own copies of the stdio now.
+  // The runtime child holds its own copies of the stdio now. While it works: how `delete` can
+  // reach the runtime without the daemon.
+  Status recorded = WriteRuntimeRecord(bundle_, runtime_->config());
+  if (!recorded.ok()) spdlog::warn("id={}: {}", id_, recorded.ToString());
 }
 
 void TaskService::CreateDone(Status status, std::shared_ptr<CreateState> state,

@@ -1,5 +1,6 @@
 #include "supervisor/daemon.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <systemd/sd-daemon.h>
@@ -7,8 +8,6 @@
 
 #include <csignal>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "common/fs.h"
 #include "common/logging.h"

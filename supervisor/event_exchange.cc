@@ -1,10 +1,9 @@
 #include "supervisor/event_exchange.h"
 
+#include <spdlog/spdlog.h>
 #include <uv.h>
 
 #include <algorithm>
-
-#include <spdlog/spdlog.h>
 
 namespace berth::supervisor {
 
@@ -188,7 +187,8 @@ Status EventExchange::Subscribe(const ev::SubscribeRequest& request,
   if (request.replay_all()) {
     sub.next = FirstSequence();
   } else if (request.since() > 0) {
-    sub.next = std::max(request.since() + 1, FirstSequence());
+    uint64_t after = std::min<uint64_t>(request.since(), UINT64_MAX - 1);
+    sub.next = std::max(after + 1, FirstSequence());
   } else {
     sub.next = last_durable_ + 1;
   }

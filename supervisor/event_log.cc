@@ -3,13 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <isa-l/crc.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "common/fs.h"
 

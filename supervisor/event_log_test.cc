@@ -14,7 +14,7 @@
 namespace berth::supervisor {
 namespace {
 
-class EventLogTest : public ::testing::Test {
+class SupervisorEventLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto dir = TempDir::Create("b");
@@ -58,7 +58,7 @@ class EventLogTest : public ::testing::Test {
   EventLog::Options options_;
 };
 
-TEST_F(EventLogTest, AppendedRecordsComeBackInOrderAfterReopen) {
+TEST_F(SupervisorEventLogTest, AppendedRecordsComeBackInOrderAfterReopen) {
   {
     auto log = Open();
     ASSERT_TRUE(log);
@@ -81,7 +81,7 @@ TEST_F(EventLogTest, AppendedRecordsComeBackInOrderAfterReopen) {
   EXPECT_EQ(recovered.back().sequence, 5u);
 }
 
-TEST_F(EventLogTest, UnsyncedAppendsAreReadableAndSyncLater) {
+TEST_F(SupervisorEventLogTest, UnsyncedAppendsAreReadableAndSyncLater) {
   options_.segment_entries = 2;
   auto log = Open();
   ASSERT_TRUE(log);
@@ -106,7 +106,7 @@ TEST_F(EventLogTest, UnsyncedAppendsAreReadableAndSyncLater) {
   EXPECT_EQ(Sequences(recovered), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
 }
 
-TEST_F(EventLogTest, SequencesMustIncrease) {
+TEST_F(SupervisorEventLogTest, SequencesMustIncrease) {
   auto log = Open();
   ASSERT_TRUE(AppendRange(*log, 1, 2).ok());
   Status again = log->Append({{2, "dup"}});
@@ -118,7 +118,7 @@ TEST_F(EventLogTest, SequencesMustIncrease) {
   EXPECT_TRUE(log->Append({{10, "x"}}).ok());
 }
 
-TEST_F(EventLogTest, KeepsOnlyTheNewestMaxEntries) {
+TEST_F(SupervisorEventLogTest, KeepsOnlyTheNewestMaxEntries) {
   options_.max_entries = 20;
   options_.segment_entries = 4;
   {
@@ -136,7 +136,7 @@ TEST_F(EventLogTest, KeepsOnlyTheNewestMaxEntries) {
   EXPECT_EQ(log->last_sequence(), 100u);
 }
 
-TEST_F(EventLogTest, OneBatchMaySpanSegments) {
+TEST_F(SupervisorEventLogTest, OneBatchMaySpanSegments) {
   options_.max_entries = 100;
   options_.segment_entries = 4;
   auto log = Open();
@@ -150,7 +150,7 @@ TEST_F(EventLogTest, OneBatchMaySpanSegments) {
   EXPECT_EQ(recovered.size(), 10u);
 }
 
-TEST_F(EventLogTest, ATornTailIsCutAndTheLogGoesOn) {
+TEST_F(SupervisorEventLogTest, ATornTailIsCutAndTheLogGoesOn) {
   {
     auto log = Open();
     ASSERT_TRUE(AppendRange(*log, 1, 5).ok());
@@ -172,7 +172,7 @@ TEST_F(EventLogTest, ATornTailIsCutAndTheLogGoesOn) {
   EXPECT_EQ(recovered[4].data, "event-5");
 }
 
-TEST_F(EventLogTest, ACorruptRecordAndWhatFollowsAreCut) {
+TEST_F(SupervisorEventLogTest, ACorruptRecordAndWhatFollowsAreCut) {
   {
     auto log = Open();
     ASSERT_TRUE(AppendRange(*log, 1, 3).ok());
@@ -187,7 +187,7 @@ TEST_F(EventLogTest, ACorruptRecordAndWhatFollowsAreCut) {
   EXPECT_EQ(ReadFile(path)->size(), bytes.size() - (16 + 7));  // record 3 (16 + "event-3") gone
 }
 
-TEST_F(EventLogTest, ZeroFilledTailAndEmptySegmentsAreDropped) {
+TEST_F(SupervisorEventLogTest, ZeroFilledTailAndEmptySegmentsAreDropped) {
   {
     auto log = Open();
     ASSERT_TRUE(AppendRange(*log, 1, 2).ok());
@@ -203,7 +203,7 @@ TEST_F(EventLogTest, ZeroFilledTailAndEmptySegmentsAreDropped) {
   ASSERT_TRUE(AppendRange(*log, 3, 3).ok());
 }
 
-TEST_F(EventLogTest, GarbageHeaderWithHugeLengthIsCut) {
+TEST_F(SupervisorEventLogTest, GarbageHeaderWithHugeLengthIsCut) {
   {
     auto log = Open();
     ASSERT_TRUE(AppendRange(*log, 1, 1).ok());

@@ -1,8 +1,8 @@
 #include "supervisor/events_service.h"
 
-#include <cctype>
-
 #include <spdlog/spdlog.h>
+
+#include <cctype>
 
 #include "common/time.h"
 

@@ -1,9 +1,9 @@
 #include "supervisor/filter.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace berth::supervisor {
 namespace {

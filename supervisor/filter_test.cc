@@ -33,13 +33,13 @@ bool Matches(const std::vector<std::string>& filters, const Object& object) {
 const Object kExit({{"topic", "/tasks/exit"}, {"namespace", "default"}});
 const Object kImage({{"topic", "/images/create"}, {"namespace", "team-a"}});
 
-TEST(FilterTest, EmptyListAndEmptyStringMatchEverything) {
+TEST(SupervisorFilterTest, EmptyListAndEmptyStringMatchEverything) {
   EXPECT_TRUE(Matches({}, kExit));
   EXPECT_TRUE(Matches({""}, kExit));
   EXPECT_TRUE(Filter().Match(kExit));
 }
 
-TEST(FilterTest, EqualityWithQuotedAndBareValues) {
+TEST(SupervisorFilterTest, EqualityWithQuotedAndBareValues) {
   EXPECT_TRUE(Matches({R"(topic=="/tasks/exit")"}, kExit));
   EXPECT_FALSE(Matches({R"(topic=="/tasks/exit")"}, kImage));
   EXPECT_TRUE(Matches({"namespace==default"}, kExit));
@@ -47,14 +47,14 @@ TEST(FilterTest, EqualityWithQuotedAndBareValues) {
   EXPECT_TRUE(Matches({" topic == \"/tasks/exit\" "}, kExit));
 }
 
-TEST(FilterTest, CommaIsAndListIsOr) {
+TEST(SupervisorFilterTest, CommaIsAndListIsOr) {
   EXPECT_TRUE(Matches({R"(topic=="/tasks/exit",namespace==default)"}, kExit));
   EXPECT_FALSE(Matches({R"(topic=="/tasks/exit",namespace==team-a)"}, kExit));
   EXPECT_TRUE(Matches({"namespace==team-a", "namespace==default"}, kExit));
   EXPECT_TRUE(Matches({"namespace==team-a", "namespace==default"}, kImage));
 }
 
-TEST(FilterTest, NotEqualPresenceAndRegex) {
+TEST(SupervisorFilterTest, NotEqualPresenceAndRegex) {
   EXPECT_TRUE(Matches({"namespace!=team-a"}, kExit));
   EXPECT_FALSE(Matches({"namespace!=default"}, kExit));
   EXPECT_TRUE(Matches({"missing!=x"}, kExit));  // as containerd: absent is "not equal"
@@ -67,7 +67,7 @@ TEST(FilterTest, NotEqualPresenceAndRegex) {
   EXPECT_TRUE(Matches({"topic~=create"}, kImage));              // unanchored search
 }
 
-TEST(FilterTest, AnyValueOfAMultiValuedField) {
+TEST(SupervisorFilterTest, AnyValueOfAMultiValuedField) {
   Object plugin({{"type", "berth.snapshotter.v1"},
                  {"platforms", "linux/amd64"},
                  {"platforms", "linux/arm64"}});
@@ -76,7 +76,7 @@ TEST(FilterTest, AnyValueOfAMultiValuedField) {
   EXPECT_TRUE(Matches({"platforms!=linux/s390x"}, plugin));
 }
 
-TEST(FilterTest, QuotedFieldsAndDottedPaths) {
+TEST(SupervisorFilterTest, QuotedFieldsAndDottedPaths) {
   Object labeled(std::multimap<std::string, std::string>{{"labels.a.b", "x"}});
   auto parsed = ParseSelectors(R"(labels."a.b"==x)");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
@@ -87,13 +87,13 @@ TEST(FilterTest, QuotedFieldsAndDottedPaths) {
   EXPECT_TRUE(Matches({"labels.a.b==x"}, labeled));  // the object joins its path with '.'
 }
 
-TEST(FilterTest, GoEscapesInDoubleQuotes) {
+TEST(SupervisorFilterTest, GoEscapesInDoubleQuotes) {
   auto parsed = ParseSelectors(R"(topic=="a\"b\\c\n\x41\u00e9")");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ((*parsed)[0].value, "a\"b\\c\nA\xc3\xa9");
 }
 
-TEST(FilterTest, QuoteFilterValueRoundTrips) {
+TEST(SupervisorFilterTest, QuoteFilterValueRoundTrips) {
   for (std::string value : {"/tasks/exit", "with \"quotes\"", "back\\slash", "a,b c"}) {
     auto parsed = ParseSelectors("topic==" + QuoteFilterValue(value));
     ASSERT_TRUE(parsed.ok()) << value << ": " << parsed.status().ToString();
@@ -101,7 +101,7 @@ TEST(FilterTest, QuoteFilterValueRoundTrips) {
   }
 }
 
-TEST(FilterTest, ErrorsSayWhatAndWhere) {
+TEST(SupervisorFilterTest, ErrorsSayWhatAndWhere) {
   struct Case {
     std::string filter;
     std::string fragment;
@@ -126,7 +126,7 @@ TEST(FilterTest, ErrorsSayWhatAndWhere) {
   }
 }
 
-TEST(FilterTest, UnknownFieldsAreRefusedWhenFieldsAreKnown) {
+TEST(SupervisorFilterTest, UnknownFieldsAreRefusedWhenFieldsAreKnown) {
   auto parsed = Filter::Parse({"topc==x"}, {"topic", "namespace"});
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.status().message().find("unknown field \"topc\""), std::string::npos)

@@ -1,6 +1,7 @@
 // berthd: Berth's supervisor (see supervisor/daemon.h).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 
 #include "common/config.h"
 #include "common/logging.h"

@@ -1,15 +1,14 @@
 #include "supervisor/managed_service.h"
 
-#include <sys/syscall.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "common/time.h"
 #include "supervisor/pid_file.h"

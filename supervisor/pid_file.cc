@@ -1,13 +1,12 @@
 #include "supervisor/pid_file.h"
 
+#include <fmt/format.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "common/fs.h"
 

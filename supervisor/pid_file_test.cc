@@ -14,7 +14,7 @@
 namespace berth::supervisor {
 namespace {
 
-TEST(PidFileTest, WriteThenReadRoundTrips) {
+TEST(SupervisorPidFileTest, WriteThenReadRoundTrips) {
   auto dir = TempDir::Create("b");
   ASSERT_TRUE(dir.ok());
   std::string path = dir->Join("services/x.pid");
@@ -27,7 +27,7 @@ TEST(PidFileTest, WriteThenReadRoundTrips) {
   EXPECT_EQ(ReadPidFile(path).status().code(), Code::kInvalidArgument);
 }
 
-TEST(PidFileTest, OpensOnlyTheRecordedLiveProcess) {
+TEST(SupervisorPidFileTest, OpensOnlyTheRecordedLiveProcess) {
   auto child = ChildProcess::Spawn({.argv = {"sleep", "30"}});
   ASSERT_TRUE(child.ok()) << child.status().ToString();
   auto record = RecordOf(child->pid());
@@ -49,7 +49,7 @@ TEST(PidFileTest, OpensOnlyTheRecordedLiveProcess) {
   EXPECT_EQ(OpenRecordedProcess(*record).status().code(), Code::kNotFound);
 }
 
-TEST(PidFileTest, StartTimeConvertsToWallClock) {
+TEST(SupervisorPidFileTest, StartTimeConvertsToWallClock) {
   auto self = RecordOf(::getpid());
   ASSERT_TRUE(self.ok());
   int64_t started = StartTicksToUnixNanos(self->start_ticks);

@@ -1,8 +1,7 @@
 #include "supervisor/supervisor_service.h"
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "berth/version.h"
 

@@ -21,6 +21,7 @@ bench_setup() {
   "$fixtures/images.sh" build-push "$registry" >/dev/null
   sock=$(PATH="$work/bin:$PATH" "$fixtures/containerd.sh" start "$work/ctd")
   image=$registry/berth/busybox:latest
+  bench_namespaces="$*"
   local ns
   for ns in "$@"; do
     ctr --address "$sock" -n "$ns" images pull --plain-http "$image" >/dev/null
@@ -32,6 +33,13 @@ bench_cleanup() {
   "$fixtures/containerd.sh" stop "$work/ctd" >/dev/null 2>&1 || true
   "$fixtures/registry.sh" stop "$work/registry" >/dev/null 2>&1 || true
   rm -rf "$work"
+  # containerd leaves one cgroup per namespace in every hierarchy.
+  local ns d
+  for ns in ${bench_namespaces:-}; do
+    for d in /sys/fs/cgroup/*/"$ns" /sys/fs/cgroup/"$ns"; do
+      [[ -d $d ]] && rmdir "$d" 2>/dev/null || true
+    done
+  done
 }
 
 # pss_kib PID: proportional set size of one process.

@@ -22,9 +22,14 @@ run_once() {  # run_once RUNTIME ID -> milliseconds
 run_once io.containerd.berth.v1 warm-b >/dev/null
 run_once io.containerd.runc.v2 warm-r >/dev/null
 : >"$work/berth.ms"; : >"$work/runc.ms"
+# A pause after each run lets the previous shim's teardown (containerd runs `<shim> delete`
+# after the connection closes) finish, so neither runtime pays for the other's cleanup.
+settle=${BENCH_SETTLE:-0.5}
 for i in $(seq 1 "$n"); do
   run_once io.containerd.berth.v1 "b$i" >>"$work/berth.ms"
+  sleep "$settle"
   run_once io.containerd.runc.v2 "r$i" >>"$work/runc.ms"
+  sleep "$settle"
 done
 
 stats() {  # stats FILE -> "mean median min"

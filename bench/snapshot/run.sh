@@ -31,7 +31,7 @@ if [[ ! -s $layer ]]; then
   # regular files add up to the target size.
   find /usr/include /usr/lib/go-* /usr/lib/gcc /usr/share/doc /usr/share/locale /usr/bin \
        /usr/lib/x86_64-linux-gnu -xdev \( -type f -o -type l -o -type d \) -printf '%s %p\n' 2>/dev/null |
-    sort -k2 | awk -v max="$target_bytes" '{ if (sum >= max) exit; sum += $1; print substr($0, index($0, " ") + 1) }' \
+    sort -k2 | awk -v max="$target_bytes" 'sum < max { sum += $1; print substr($0, index($0, " ") + 1) }' \
     >"$list"
   tar --format=posix --no-recursion -cf "$cache/layer.tar" -T "$list" 2>/dev/null
   gzip -6 -c "$cache/layer.tar" >"$layer.tmp"

@@ -10,11 +10,27 @@
 #include <string>
 #include <vector>
 
+#include "client/registry.h"
 #include "common/process.h"
 #include "common/status.h"
 #include "common/temp_dir.h"
 
 namespace berth::client::testing {
+
+// A fetch target that keeps the bytes in memory and counts restarts.
+struct StringTarget : FetchTarget {
+  std::string data;
+  int restarts = 0;
+  Status Write(std::string_view chunk) override {
+    data.append(chunk);
+    return Status::Ok();
+  }
+  Status Restart() override {
+    ++restarts;
+    data.clear();
+    return Status::Ok();
+  }
+};
 
 // $BERTH_SOURCE_DIR (set by CTest), else the source dir compiled in.
 std::string SourceDir();

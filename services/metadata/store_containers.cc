@@ -41,10 +41,6 @@ std::vector<GcRef> ContainerRefs(const std::string& ns, const v1::Container& c) 
   return refs;
 }
 
-Status NotFound(const std::string& ns, const std::string& id) {
-  return Error(Code::kNotFound, "container \"{}\" not found in namespace \"{}\"", id, ns);
-}
-
 Status ApplyContainerPaths(const v1::Container& request, std::vector<std::string> paths,
                            v1::Container* stored) {
   if (paths.empty()) {
@@ -95,7 +91,7 @@ Result<v1::Container> MetadataStore::GetContainer(const std::string& ns, const s
   BERTH_ASSIGN_OR_RETURN(Txn txn, db_->Read());
   v1::Container c;
   Status status = Load(txn, db_->dbs().containers, ObjectKey(ns, id), &c, "container " + id);
-  if (status.code() == Code::kNotFound) return NotFound(ns, id);
+  if (status.code() == Code::kNotFound) return internal::ObjectNotFound("container", ns, id);
   BERTH_RETURN_IF_ERROR(status);
   return c;
 }
@@ -164,7 +160,8 @@ void MetadataStore::UpdateContainer(std::string ns, v1::Container container,
   const Dbs& dbs = db_->dbs();
   auto op = [request, result, key, ns, paths, now, &dbs](Txn& txn) -> Status {
     Status status = Load(txn, dbs.containers, key, result.get(), "container " + request->id());
-    if (status.code() == Code::kNotFound) return NotFound(ns, request->id());
+    if (status.code() == Code::kNotFound)
+      return internal::ObjectNotFound("container", ns, request->id());
     BERTH_RETURN_IF_ERROR(status);
     BERTH_RETURN_IF_ERROR(ApplyContainerPaths(*request, paths, result.get()));
     BERTH_RETURN_IF_ERROR(ValidateContainer(*result).Annotate("update failed validation"));
@@ -192,7 +189,7 @@ void MetadataStore::DeleteContainer(std::string ns, std::string id, StatusDone d
   const Dbs& dbs = db_->dbs();
   auto op = [key, ns, id, &dbs](Txn& txn) -> Status {
     Status status = txn.Del(dbs.containers, key);
-    if (status.code() == Code::kNotFound) return NotFound(ns, id);
+    if (status.code() == Code::kNotFound) return internal::ObjectNotFound("container", ns, id);
     return status;
   };
   db_->Write(op, [this, ns, id, done = std::move(done)](Status status) {

@@ -31,10 +31,6 @@ std::vector<GcRef> ImageRefs(const std::string& ns, const v1::Image& image) {
   return refs;
 }
 
-Status NotFound(const std::string& ns, const std::string& name) {
-  return Error(Code::kNotFound, "image \"{}\" not found in namespace \"{}\"", name, ns);
-}
-
 // Applies an update mask to `stored` from `request`.
 Status ApplyImagePaths(const v1::Image& request, const std::vector<std::string>& paths,
                        v1::Image* stored) {
@@ -62,7 +58,7 @@ Result<v1::Image> MetadataStore::GetImage(const std::string& ns, const std::stri
   BERTH_ASSIGN_OR_RETURN(Txn txn, db_->Read());
   v1::Image image;
   Status status = Load(txn, db_->dbs().images, ObjectKey(ns, name), &image, "image " + name);
-  if (status.code() == Code::kNotFound) return NotFound(ns, name);
+  if (status.code() == Code::kNotFound) return internal::ObjectNotFound("image", ns, name);
   BERTH_RETURN_IF_ERROR(status);
   return image;
 }
@@ -132,7 +128,8 @@ void MetadataStore::UpdateImage(std::string ns, v1::Image image, std::vector<std
   const Dbs& dbs = db_->dbs();
   auto op = [request, result, key, ns, paths, now, &dbs](Txn& txn) -> Status {
     Status status = Load(txn, dbs.images, key, result.get(), "image " + request->name());
-    if (status.code() == Code::kNotFound) return NotFound(ns, request->name());
+    if (status.code() == Code::kNotFound)
+      return internal::ObjectNotFound("image", ns, request->name());
     BERTH_RETURN_IF_ERROR(status);
     BERTH_RETURN_IF_ERROR(ApplyImagePaths(*request, paths, result.get()));
     BERTH_RETURN_IF_ERROR(ValidateImage(*result).Annotate("update failed validation"));
@@ -159,7 +156,7 @@ void MetadataStore::DeleteImage(std::string ns, std::string name, std::string ex
   auto op = [key, ns, name, expected_digest, &dbs](Txn& txn) -> Status {
     v1::Image image;
     Status status = Load(txn, dbs.images, key, &image, "image " + name);
-    if (status.code() == Code::kNotFound) return NotFound(ns, name);
+    if (status.code() == Code::kNotFound) return internal::ObjectNotFound("image", ns, name);
     BERTH_RETURN_IF_ERROR(status);
     if (!expected_digest.empty() && image.target().digest() != expected_digest) {
       return Error(Code::kFailedPrecondition,

@@ -43,6 +43,12 @@ inline void SetTime(google::protobuf::Timestamp* ts, int64_t unix_nanos) {
   ts->set_nanos(static_cast<int32_t>(unix_nanos % 1000000000));
 }
 
+// NOT_FOUND for object `kind` ("image", "container", "lease") `name` in namespace `ns`.
+inline Status ObjectNotFound(std::string_view kind, const std::string& ns,
+                             const std::string& name) {
+  return Error(Code::kNotFound, "{} \"{}\" not found in namespace \"{}\"", kind, name, ns);
+}
+
 // Writes the namespace record if it does not exist yet (implicit creation by a first object).
 Status EnsureNamespace(Txn& txn, const Dbs& dbs, const std::string& ns);
 

@@ -9,10 +9,6 @@ using namespace internal;
 
 namespace {
 
-Status NotFound(const std::string& ns, const std::string& id) {
-  return Error(Code::kNotFound, "lease \"{}\" not found in namespace \"{}\"", id, ns);
-}
-
 Status ValidateLease(const v1::Lease& lease) {
   BERTH_RETURN_IF_ERROR(ValidateIdentifier("lease id", lease.id()));
   BERTH_RETURN_IF_ERROR(ValidateLabels("lease labels", lease.labels()));
@@ -82,7 +78,7 @@ Result<v1::Lease> MetadataStore::GetLease(const std::string& ns, const std::stri
   BERTH_ASSIGN_OR_RETURN(Txn txn, db_->Read());
   v1::Lease lease;
   Status status = Load(txn, db_->dbs().leases, ObjectKey(ns, id), &lease, "lease " + id);
-  if (status.code() == Code::kNotFound) return NotFound(ns, id);
+  if (status.code() == Code::kNotFound) return internal::ObjectNotFound("lease", ns, id);
   BERTH_RETURN_IF_ERROR(status);
   return lease;
 }
@@ -113,7 +109,7 @@ void MetadataStore::DeleteLease(std::string ns, std::string id, StatusDone done)
   const Dbs& dbs = db_->dbs();
   auto op = [ns, id, &dbs](Txn& txn) -> Status {
     std::string key = ObjectKey(ns, id);
-    if (!txn.Has(dbs.leases, key)) return NotFound(ns, id);
+    if (!txn.Has(dbs.leases, key)) return internal::ObjectNotFound("lease", ns, id);
     BERTH_RETURN_IF_ERROR(DeleteResources(txn, dbs, ns, id));
     return txn.Del(dbs.leases, key);
   };
@@ -133,7 +129,7 @@ void MetadataStore::AddLeaseResource(std::string ns, std::string id, v1::Resourc
   auto bytes = Encode(resource);
   auto key = LeaseResourceKey(ns, id, resource.type(), resource.id());
   auto op = [ns, id, key, bytes, &dbs](Txn& txn) -> Status {
-    if (!txn.Has(dbs.leases, ObjectKey(ns, id))) return NotFound(ns, id);
+    if (!txn.Has(dbs.leases, ObjectKey(ns, id))) return internal::ObjectNotFound("lease", ns, id);
     return txn.Put(dbs.lease_resources, key, bytes);
   };
   std::vector<GcRef> refs;
@@ -158,7 +154,7 @@ void MetadataStore::DeleteLeaseResource(std::string ns, std::string id, v1::Reso
   const Dbs& dbs = db_->dbs();
   auto key = LeaseResourceKey(ns, id, resource.type(), resource.id());
   auto op = [ns, id, key, &dbs](Txn& txn) -> Status {
-    if (!txn.Has(dbs.leases, ObjectKey(ns, id))) return NotFound(ns, id);
+    if (!txn.Has(dbs.leases, ObjectKey(ns, id))) return internal::ObjectNotFound("lease", ns, id);
     Status status = txn.Del(dbs.lease_resources, key);
     return status.code() == Code::kNotFound ? Status::Ok() : status;
   };
@@ -173,7 +169,8 @@ Result<std::vector<v1::Resource>> MetadataStore::ListLeaseResources(const std::s
   BERTH_RETURN_IF_ERROR(ValidateNamespace(ns));
   BERTH_RETURN_IF_ERROR(ValidateIdentifier("lease id", id));
   BERTH_ASSIGN_OR_RETURN(Txn txn, db_->Read());
-  if (!txn.Has(db_->dbs().leases, ObjectKey(ns, id))) return NotFound(ns, id);
+  if (!txn.Has(db_->dbs().leases, ObjectKey(ns, id)))
+    return internal::ObjectNotFound("lease", ns, id);
   std::vector<v1::Resource> resources;
   Status decode_error;
   BERTH_RETURN_IF_ERROR(txn.ScanPrefix(db_->dbs().lease_resources, LeaseResourcePrefix(ns, id),

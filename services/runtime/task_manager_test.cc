@@ -40,10 +40,7 @@ class TaskManagerTest : public ::testing::TestWithParam<std::string> {
     config_.root_dir = tmp_->Join("root/runtime");
     config_.address = tmp_->Join("rt.sock");
     config_.runc_root = tmp_->Join("runc");
-    const char* build = std::getenv("BERTH_BUILD_DIR");
-#ifdef BERTH_TEST_BUILD_DIR
-    if (build == nullptr) build = BERTH_TEST_BUILD_DIR;
-#endif
+    const char* build = std::getenv("BERTH_BUILD_DIR");  // tests/test_env.cc sets it
     ASSERT_NE(build, nullptr) << "BERTH_BUILD_DIR is not set";
     config_.shim_dirs = {std::string(build) + "/shim"};
     guard_ =

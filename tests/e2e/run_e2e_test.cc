@@ -53,8 +53,6 @@ struct Outcome {
 class RunE2eTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
-    ::setenv("BERTH_BUILD_DIR", BERTH_TEST_BUILD_DIR, 0);
-    ::setenv("BERTH_SOURCE_DIR", BERTH_TEST_SOURCE_DIR, 0);
     auto dir = TempDir::Create("b-e2e-img");
     ASSERT_TRUE(dir.ok());
     image_dir_ = new TempDir(std::move(dir).value());
@@ -140,7 +138,7 @@ class RunE2eTest : public ::testing::TestWithParam<std::string> {
     ipc::CallOptions options;
     options.ns = "default";
     options.timeout = 10s;
-    auto stream = snapshots.List(snapshot::v1::ListSnapshotsRequest(), options);
+    auto stream = snapshots.List(snapshot::v1::ListSnapshotsRequest(), std::move(options));
     std::vector<std::string> keys;
     while (true) {
       auto next = stream.Recv();

@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "berth/health/v1/health.berth.h"
 #include "common/fs.h"

@@ -1,6 +1,7 @@
 // berthd's events exchange over its socket: durable replay across restarts, the live/replay
 // boundary, filters, malformed input, slow subscribers, and `berthctl events`.
 #include <fcntl.h>
+#include <google/protobuf/duration.pb.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -9,10 +10,9 @@
 #include <csignal>
 #include <thread>
 
-#include <google/protobuf/duration.pb.h>
-
 #include "berth/events/v1/events.berth.h"
 #include "common/fs.h"
+#include "containerd/events/task.pb.h"
 #include "containerd/services/ttrpc/events/v1/events.berth.h"
 #include "ipc/frame.h"
 #include "ipc/unix_socket.h"
@@ -80,7 +80,7 @@ std::vector<uint64_t> Sequences(const std::vector<ev::Event>& events) {
   return out;
 }
 
-TEST(EventsTest, ReplayAfterABerthdRestartReturnsEarlierEventsAndSequencesContinue) {
+TEST(SupervisorEventsTest, ReplayAfterABerthdRestartReturnsEarlierEventsAndSequencesContinue) {
   BerthdHarness berthd;
   ASSERT_TRUE(berthd.Start().ok());
   std::vector<uint64_t> published;
@@ -122,7 +122,7 @@ TEST(EventsTest, ReplayAfterABerthdRestartReturnsEarlierEventsAndSequencesContin
   EXPECT_TRUE(Quiet(since3));
 }
 
-TEST(EventsTest, ReplayTurnsIntoLiveWithoutGapOrDuplicateWhilePublishersRun) {
+TEST(SupervisorEventsTest, ReplayTurnsIntoLiveWithoutGapOrDuplicateWhilePublishersRun) {
   BerthdHarness berthd;
   ASSERT_TRUE(berthd.Start().ok());
   ev::EventsClient events(berthd.client());
@@ -147,7 +147,7 @@ TEST(EventsTest, ReplayTurnsIntoLiveWithoutGapOrDuplicateWhilePublishersRun) {
   EXPECT_TRUE(Quiet(stream));
 }
 
-TEST(EventsTest, SubscribeFiltersByTopicAndNamespace) {
+TEST(SupervisorEventsTest, SubscribeFiltersByTopicAndNamespace) {
   BerthdHarness berthd;
   ASSERT_TRUE(berthd.Start().ok());
   ev::EventsClient events(berthd.client());
@@ -181,7 +181,7 @@ TEST(EventsTest, SubscribeFiltersByTopicAndNamespace) {
   EXPECT_EQ(unknown.Recv(std::chrono::seconds(5)).status().code(), Code::kInvalidArgument);
 }
 
-TEST(EventsTest, MalformedInputIsInvalidArgumentAndBerthdKeepsServing) {
+TEST(SupervisorEventsTest, MalformedInputIsInvalidArgumentAndBerthdKeepsServing) {
   BerthdHarness berthd;
   ASSERT_TRUE(berthd.Start().ok());
   cev::EventsClient containerd(berthd.client());
@@ -279,7 +279,7 @@ class SilentSubscriber {
   std::string message_;
 };
 
-TEST(EventsTest, ASlowSubscriberIsDroppedAndNeverBlocksPublishers) {
+TEST(SupervisorEventsTest, ASlowSubscriberIsDroppedAndNeverBlocksPublishers) {
   BerthdOptions options;
   options.max_log_entries = 100;  // also bounds how far a subscriber may lag
   BerthdHarness berthd(options);
@@ -319,7 +319,7 @@ TEST(EventsTest, ASlowSubscriberIsDroppedAndNeverBlocksPublishers) {
   EXPECT_NE(slow.message().find("resubscribe with since="), std::string::npos) << slow.message();
 }
 
-TEST(EventsTest, TheTestServicePublishesOnStartThroughContainerdForward) {
+TEST(SupervisorEventsTest, TheTestServicePublishesOnStartThroughContainerdForward) {
   BerthdOptions options;
   options.services = {{"testsvc", TestServiceBinary()}};
   BerthdHarness berthd(options);
@@ -344,7 +344,7 @@ std::string WaitForLines(const std::string& path, size_t lines) {
   return text;
 }
 
-TEST(EventsTest, BerthctlEventsPrintsReplayedAndLiveEventsAsLines) {
+TEST(SupervisorEventsTest, BerthctlEventsPrintsReplayedAndLiveEventsAsLines) {
   BerthdHarness berthd;
   ASSERT_TRUE(berthd.Start().ok());
   ev::EventsClient events(berthd.client());
@@ -369,7 +369,14 @@ TEST(EventsTest, BerthctlEventsPrintsReplayedAndLiveEventsAsLines) {
        .stdout_fd = out.get()});
   ASSERT_TRUE(ctl.ok()) << ctl.status().ToString();
   std::string text = WaitForLines(out_path, 2);
-  ASSERT_TRUE(Publish(events, "/tasks/start").ok());  // 4, live
+  ev::PublishRequest exit;  // 4, live, a containerd event type
+  exit.set_topic("/tasks/exit");
+  containerd::events::TaskExit task_exit;
+  task_exit.set_container_id("c1");
+  task_exit.set_exit_status(3);
+  exit.mutable_event()->set_type_url("containerd.events.TaskExit");  // bare, as containerd does
+  exit.mutable_event()->set_value(task_exit.SerializeAsString());
+  ASSERT_TRUE(events.Publish(exit).ok());
   text = WaitForLines(out_path, 3);
   ASSERT_TRUE(ctl->Kill(SIGINT).ok());
   (void)ctl->Wait();
@@ -386,7 +393,9 @@ TEST(EventsTest, BerthctlEventsPrintsReplayedAndLiveEventsAsLines) {
   EXPECT_EQ(lines[1].substr(0, 2), "2 ");
   EXPECT_NE(lines[1].find(" default /tasks/exit aGVsbG8="), std::string::npos) << lines[1];
   EXPECT_EQ(lines[2].substr(0, 2), "4 ");
-  EXPECT_NE(lines[2].find("/tasks/start"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find(" default /tasks/exit {"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("\"container_id\":\"c1\""), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("\"exit_status\":3"), std::string::npos) << lines[2];
 }
 
 }  // namespace

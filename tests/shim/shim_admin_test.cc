@@ -148,6 +148,13 @@ TEST(ShimAdmin, StartTwiceGivesTheSameAddress) {
   ASSERT_TRUE(connected.ok());
   EXPECT_EQ(static_cast<pid_t>(connected->shim_pid()), shim->shim_pid());
   EXPECT_EQ(ReadText(shim->bundle() + "/address"), "unix://" + shim->socket());
+  // Detached: its own session (after its first second), stdio not the caller's.
+  EXPECT_TRUE(Eventually([&] { return ::getsid(shim->shim_pid()) == shim->shim_pid(); }))
+      << "sid " << ::getsid(shim->shim_pid());
+  EXPECT_EQ(RunCmd({"readlink", "/proc/" + std::to_string(shim->shim_pid()) + "/fd/0"}).output,
+            "/dev/null\n");
+  EXPECT_EQ(RunCmd({"readlink", "/proc/" + std::to_string(shim->shim_pid()) + "/fd/1"}).output,
+            "/dev/null\n");
 }
 
 // The shim dies: `delete` cleans up alone and reports the exit status it recorded, or 137 when

@@ -57,6 +57,7 @@ class ContainerdShim : public ::testing::Test {
     std::string fixtures = SourceDir() + "/tests/fixtures";
     RunCmd({fixtures + "/containerd.sh", "stop", dir_->Join("ctd")});
     RunCmd({fixtures + "/registry.sh", "stop", dir_->Join("registry")});
+    if (ns_ != nullptr) RemoveCgroup("/" + *ns_);
     delete dir_;
     dir_ = nullptr;
   }

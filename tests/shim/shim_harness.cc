@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -183,6 +184,17 @@ bool EventRecorder::WaitForTopic(const std::string& topic, size_t count,
   });
 }
 
+void RemoveCgroup(const std::string& relative) {
+  glob_t found{};
+  if (::glob("/sys/fs/cgroup/*", GLOB_ONLYDIR, nullptr, &found) == 0) {
+    for (size_t i = 0; i < found.gl_pathc; ++i) {
+      ::rmdir((std::string(found.gl_pathv[i]) + relative).c_str());
+    }
+  }
+  ::globfree(&found);
+  ::rmdir(("/sys/fs/cgroup" + relative).c_str());  // unified hierarchy
+}
+
 Status MakeBusyboxRootfs(const std::string& rootfs) {
   for (const char* sub : {"bin", "proc", "sys", "dev", "tmp", "etc", "root"}) {
     BERTH_RETURN_IF_ERROR(MakeDirs(rootfs + "/" + sub, 0755));
@@ -210,7 +222,7 @@ Status WriteSpec(const std::string& bundle, const std::string& id,
   spec["process"]["terminal"] = terminal;
   spec["root"]["readonly"] = false;
   spec["hostname"] = id;
-  spec["linux"]["cgroupsPath"] = "/berth-shim-test/" + id;
+  spec["linux"]["cgroupsPath"] = "/" + id;
   if (patch) patch(spec);
   return WriteFileAtomic(bundle + "/config.json", spec.dump(2), 0644);
 }

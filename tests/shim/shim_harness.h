@@ -82,9 +82,14 @@ class EventRecorder : public containerd::services::events::ttrpc::v1::EventsServ
   std::vector<Event> events_;
 };
 
+// Removes the (empty) cgroup `relative` ("/ns") from every hierarchy (v1 controllers and v2);
+// containerd leaves its namespace cgroups behind. Busy or missing ones are left alone.
+void RemoveCgroup(const std::string& relative);
+
 // A busybox userland (static busybox + applet links) under `rootfs`.
 Status MakeBusyboxRootfs(const std::string& rootfs);
-// `runc spec` adjusted: args, terminal, writable root, cgroupsPath "/berth-shim-test/<id>".
+// `runc spec` adjusted: args, terminal, writable root, cgroupsPath "/<id>" (removed with the
+// container, so nothing stays behind).
 // `patch` may edit the JSON further before it is written.
 Status WriteSpec(const std::string& bundle, const std::string& id,
                  const std::vector<std::string>& args, bool terminal,
