@@ -34,6 +34,9 @@ void ContainerFlags::Add(CLI::App* cmd) {
   cmd->add_option("--hostname", hostname, "host name (default: the container id)");
   cmd->add_option("--entrypoint", entrypoint, "replace the image's entrypoint");
   cmd->add_option("--snapshotter", snapshotter, "snapshotter (default: the service's)");
+  cmd->add_option("--cgroup-parent", cgroup_parent,
+                  "cgroup parent: the container's cgroup is PARENT/NAMESPACE/ID")
+      ->capture_default_str();
   cmd->add_option("image", image, "image name")->required();
   cmd->add_option("id", id, "container id")->required();
   // Everything after ID is the command, dashes included (`run IMG ID sh -c "..."`).
@@ -69,6 +72,11 @@ Result<spec::SpecOptions> SpecOptionsFrom(const CliContext& context, const Conta
     BERTH_ASSIGN_OR_RETURN(o.memory_limit, spec::ParseMemorySize(f.memory_limit));
   }
   if (f.cpus != 0) o.cpus = f.cpus;
+  if (f.cgroup_parent.empty() || f.cgroup_parent.front() != '/') {
+    return Error(Code::kInvalidArgument, "--cgroup-parent {:?}: must be an absolute cgroup path",
+                 f.cgroup_parent);
+  }
+  o.cgroup_parent = f.cgroup_parent == "/" ? "" : f.cgroup_parent;
   return o;
 }
 

@@ -34,6 +34,7 @@ struct ContainerFlags {
   std::string hostname;
   std::string entrypoint;
   std::string snapshotter;  // "" = the snapshot service's default
+  std::string cgroup_parent = "/berth";
   double cpus = 0;
   bool privileged = false;
   bool read_only = false;

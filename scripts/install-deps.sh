@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  cmake g++ make pkg-config git clang clang-format libfuzzer-14-dev
+  cmake ninja-build g++ make pkg-config git clang clang-format libfuzzer-14-dev
   protobuf-compiler libprotobuf-dev libprotoc-dev
   libuv1-dev liblmdb-dev libarchive-dev libssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev

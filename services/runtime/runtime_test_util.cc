@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -78,6 +80,30 @@ std::vector<std::string> RuncContainers(const std::string& runc_root) {
   }
   ::closedir(d);
   return ids;
+}
+
+void RemoveCgroupTree(const std::string& parent) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> roots;
+  for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    // cgroup v1 has one hierarchy per controller (and "unified"); v2 has one at the top.
+    roots.push_back(entry.path() / parent.substr(1));
+  }
+  roots.push_back(fs::path("/sys/fs/cgroup") / parent.substr(1));
+  for (const auto& root : roots) {
+    if (!fs::is_directory(root, ec)) continue;
+    std::vector<fs::path> dirs = {root};
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec)) dirs.push_back(it->path());
+    }
+    // Deepest first: a cgroup directory can only go once it has no children.
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+      return a.native().size() > b.native().size();
+    });
+    for (const auto& dir : dirs) ::rmdir(dir.c_str());
+  }
 }
 
 LeftoverGuard::~LeftoverGuard() {

@@ -45,6 +45,11 @@ class LeftoverGuard {
   std::string needle_, runc_root_, state_;
 };
 
+// Removes the (empty) cgroup directories at and below `parent` (e.g. "/berth-test-x") in every
+// cgroup hierarchy mounted under /sys/fs/cgroup. Tests give their containers a cgroup parent of
+// their own, so that two tests running at once never share (and freeze) one cgroup.
+void RemoveCgroupTree(const std::string& parent);
+
 // Runc containers (ids) under a runc root (all namespace subdirectories).
 std::vector<std::string> RuncContainers(const std::string& runc_root);
 

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -35,6 +36,7 @@ class TaskManagerTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(tmp.ok());
     tmp_ = std::make_unique<TempDir>(std::move(tmp).value());
     rootfs_ = tmp_->Join("rootfs");
+    cgroup_parent_ = "/" + std::filesystem::path(tmp_->path()).filename().string();
     ASSERT_TRUE(testing::MakeBusyboxRootfs(rootfs_).ok());
     config_.state_dir = tmp_->Join("state/runtime");
     config_.root_dir = tmp_->Join("root/runtime");
@@ -61,6 +63,7 @@ class TaskManagerTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(WaitNoShims()) << "shims left behind";
     EXPECT_TRUE(testing::RuncContainers(config_.runc_root).empty());
     EXPECT_TRUE(testing::MountsUnder(tmp_->path()).empty());
+    testing::RemoveCgroupTree(cgroup_parent_);
   }
 
   void StartManager() {
@@ -80,6 +83,7 @@ class TaskManagerTest : public ::testing::TestWithParam<std::string> {
     spec::SpecOptions o;
     o.id = id;
     o.args = std::move(args);
+    o.cgroup_parent = cgroup_parent_;
     auto generated = spec::GenerateSpec(json(), o, spec::NoRootfsFiles());
     EXPECT_TRUE(generated.ok());
     CreateParams p;
@@ -161,6 +165,7 @@ class TaskManagerTest : public ::testing::TestWithParam<std::string> {
 
   std::unique_ptr<TempDir> tmp_;
   std::string rootfs_;
+  std::string cgroup_parent_;  // this test's own, e.g. /b-rt-XXXXXX
   RuntimeConfig config_;
   std::unique_ptr<testing::LeftoverGuard> guard_;
   ipc::EventLoop loop_;

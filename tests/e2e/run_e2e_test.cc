@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -82,10 +83,17 @@ class RunE2eTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     std::string state = berthd_->state();
-    auto tasks = Ctl({"--format", "json", "task", "ls"});
     KillLeftovers(state);
     berthd_.reset();
     KillLeftovers(state);
+    // The (now empty) cgroup directories of this test, deepest first, in every hierarchy.
+    (void)RunCapture({"sh", "-c",
+                      "for d in /sys/fs/cgroup" + CgroupParent() + " /sys/fs/cgroup/*" +
+                          CgroupParent() + "; do [ -d \"$d\" ] && find \"$d\" -depth -type d " +
+                          "-exec rmdir {} + ; done; true"});
+  }
+  std::string CgroupParent() const {
+    return "/" + std::filesystem::path(berthd_->state()).parent_path().filename().string();
   }
 
   // berthctl with --state and `args`; exit code and stdout+stderr.
@@ -94,9 +102,11 @@ class RunE2eTest : public ::testing::TestWithParam<std::string> {
     argv.insert(argv.end(), args.begin(), args.end());
     return Shell(argv, timeout);
   }
-  // `berthctl run --runtime <param> ...`
+  // `berthctl run --runtime <param> ...`, in this test's own cgroup parent (two tests running
+  // at once must never share, and so freeze or count, each other's cgroups).
   Outcome RunCtr(std::vector<std::string> flags, std::vector<std::string> command) {
-    std::vector<std::string> args = {"run", "--runtime", GetParam()};
+    std::vector<std::string> args = {"run", "--runtime", GetParam(), "--cgroup-parent",
+                                     CgroupParent()};
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), command.begin(), command.end());
     return Ctl(args);
@@ -207,8 +217,8 @@ TEST_P(RunE2eTest, SpecIsAppliedInsideTheContainer) {
 
 TEST_P(RunE2eTest, TtyThroughARealPty) {
   std::string cmd = BuildPath("cli/berthctl") + " --state " + berthd_->state() +
-                    " run --rm -t --runtime " + GetParam() + " " + kImage +
-                    " tty1 sh -c 'tty; stty size; exit 3'";
+                    " run --rm -t --runtime " + GetParam() + " --cgroup-parent " + CgroupParent() +
+                    " " + kImage + " tty1 sh -c 'tty; stty size; exit 3'";
   // script(1) gives berthctl a real terminal; -e returns the child's exit code.
   auto r = Shell({"script", "-qec", "stty cols 91 rows 17; " + cmd, "/dev/null"});
   EXPECT_EQ(r.code, 3) << r.out;
