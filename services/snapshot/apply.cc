@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/fs.h"
@@ -159,6 +160,7 @@ Result<ApplyResult> ApplyLayer(const std::string& root, ByteSource& source,
   LayerStreamOptions stream_options;
   stream_options.compression = options.compression;
   stream_options.max_bytes = options.limits.max_bytes;
+  stream_options.chunk_size = std::max<size_t>(options.chunk_size, 512);
   LayerStream stream(source, stream_options);
   ReadContext context{&stream, Status::Ok()};
 

@@ -42,6 +42,9 @@ struct ApplyOptions {
   ApplyLimits limits;
   // syncfs() the root's filesystem before returning.
   bool sync = false;
+  // Uncompressed bytes per pipeline chunk (LayerStreamOptions::chunk_size). Small chunks make
+  // tar headers and file data straddle chunk borders (the fuzzer uses them).
+  size_t chunk_size = size_t{1} << 20;
 };
 
 struct ApplyResult {

@@ -33,6 +33,7 @@ namespace {
 
 using testing::GzipBytes;
 using testing::TarBuilder;
+using testing::ZstdBytes;
 
 struct Backend {
   std::string name;
@@ -223,6 +224,44 @@ TEST_P(DifferTest, ApplyReadsTheBlobThroughItsFd) {
                 DigestBytes("ID=berth\n")->hex.substr(0, 16) + "\n");
 }
 
+TEST_P(DifferTest, AppliesEveryLayerMediaTypeByItsCompression) {
+  std::string tar =
+      TarBuilder().Dir("d").File("d/f", std::string(200000, 'f')).Symlink("l", "d/f").Finish();
+  Digest diff_id = *DigestBytes(tar);
+  // Two gzip members: a different blob than the plain gzip one, the same tar inside.
+  std::string two_members = GzipBytes(tar.substr(0, 1024)) + GzipBytes(tar.substr(1024));
+  const std::pair<std::string, std::string> layers[] = {
+      {std::string(kMediaTypeLayerGzip), GzipBytes(tar)},
+      {std::string(kMediaTypeDockerLayerGzip), two_members},
+      {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", GzipBytes(tar)},
+      {std::string(kMediaTypeLayerZstd), ZstdBytes(tar)},
+      {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", ZstdBytes(tar)},
+      {std::string(kMediaTypeLayer), tar},
+      {"application/vnd.docker.image.rootfs.diff.tar", tar},
+  };
+  std::string want;
+  int index = 0;
+  for (const auto& [media_type, blob] : layers) {
+    SCOPED_TRACE(media_type);
+    std::string name = "layer-" + std::to_string(index++);
+    EXPECT_EQ(ApplyLayer(name, "", Store(blob, media_type)), diff_id);
+    std::string tree = Tree(name, {.mtimes = true});
+    if (want.empty()) want = tree;
+    EXPECT_EQ(tree, want);
+  }
+  EXPECT_NE(want.find("d/f 100000 644 0:0 size=200000"), std::string::npos) << want;
+  EXPECT_NE(want.find("l 120000 777 0:0 -> d/f"), std::string::npos) << want;
+  // Every blob was read through the content store's fd, none copied through ReadAt.
+  EXPECT_EQ(counting_->fd_readers.load(), index);
+  EXPECT_EQ(counting_->copy_readers.load(), 0);
+  // The media type decides: a gzip blob announced as zstd is refused, not sniffed.
+  SNAP_ASSIGN_OR_FAIL(auto mounts, s().Prepare("mislabelled", "", {}));
+  auto wrong = d().Apply(Store(GzipBytes(tar), kMediaTypeLayerZstd), mounts, {});
+  EXPECT_EQ(wrong.status().code(), Code::kInvalidArgument) << wrong.status().ToString();
+  EXPECT_NE(wrong.status().message().find("zstd"), std::string::npos) << wrong.status().ToString();
+  SNAP_ASSERT_OK(s().Remove("mislabelled"));
+}
+
 TEST_P(DifferTest, WhiteoutsAndOpaqueDirsShowExactlyTheExpectedFilesInAChain) {
   ApplyLayer("l1", "",
              Store(GzipBytes(TarBuilder()
@@ -299,6 +338,19 @@ TEST_P(DifferTest, CompareThenApplyReproducesTheTree) {
   EXPECT_EQ(diff.descriptor.annotations.at(kUncompressedAnnotation), diff.diff_id.ToString());
   SNAP_ASSIGN_OR_FAIL(content::Info info, local_->GetInfo(diff.descriptor.digest));
   EXPECT_EQ(static_cast<int64_t>(info.size), diff.descriptor.size);
+  // The blob is gzip, its tar hashes to the diffID and names deletions in OCI whiteout form.
+  SNAP_ASSIGN_OR_FAIL(std::string blob, content::ReadBlob(*local_, diff.descriptor.digest));
+  ASSERT_EQ(blob.substr(0, 2), "\x1f\x8b");
+  std::string blob_path = tmp_->Join("compared.tar.gz");
+  SNAP_ASSERT_OK(WriteFileAtomic(blob_path, blob));
+  SNAP_ASSIGN_OR_FAIL(std::string tar_of_diff, RunCapture({"gzip", "-dc", blob_path}));
+  EXPECT_EQ(*DigestBytes(tar_of_diff), diff.diff_id);
+  SNAP_ASSIGN_OR_FAIL(std::string listing, RunCapture({"tar", "-tzf", blob_path}));
+  for (const char* entry : {"bin/.wh.suid\n", "dev/null\n", "added\n", "etc/hosts\n", "home\n",
+                            "bin/added-link\n", "ro/newdir/\n"}) {
+    EXPECT_NE(listing.find(entry), std::string::npos) << entry << " not in\n" << listing;
+  }
+  EXPECT_EQ(listing.find("empty\n"), std::string::npos) << "unchanged files are not in the layer";
   SNAP_ASSERT_OK(s().Remove("lower"));
   SNAP_ASSERT_OK(s().Remove("upper"));
   EXPECT_EQ(ApplyLayer("replayed", "base", diff.descriptor), diff.diff_id);

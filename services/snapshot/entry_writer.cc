@@ -429,8 +429,10 @@ Status EntryWriter::WriteSymlink(int dirfd, const std::string& name, const Entry
 Status EntryWriter::WriteHardlink(int dirfd, const std::string& name, const Entry& entry) {
   if (entry.link == entry.path) return Status::Ok();
   if (entry.link.empty()) return Status(Code::kInvalidArgument, "hardlink to the root");
-  auto [target_parent, target_name] = SplitParent(entry.link);
-  auto target_dir = ResolveDir(target_parent, false);
+  // Not a structured binding: the lambda below uses the name (clang < 16 cannot capture one).
+  std::pair<std::string, std::string> target = SplitParent(entry.link);
+  const std::string& target_name = target.second;
+  auto target_dir = ResolveDir(target.first, false);
   if (!target_dir.ok()) {
     return Error(Code::kInvalidArgument, "hardlink target \"{:.512}\": {}", entry.link,
                  target_dir.status().message());

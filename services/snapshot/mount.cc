@@ -180,6 +180,14 @@ Status MountOne(const Mount& m, const std::string& target) {
 
 }  // namespace
 
+Status MountOverlayRelative(const Mount& mount, const std::string& target) {
+  if (mount.type != "overlay") {
+    return Error(Code::kInvalidArgument, "relative lowerdirs need an overlay mount, not {}",
+                 mount.type);
+  }
+  return MountRelative(mount, target, ParseOptions(mount.options));
+}
+
 std::string MountToString(const Mount& mount) {
   return fmt::format("{} {}{}{} [{}]", mount.type, mount.source, mount.target.empty() ? "" : " -> ",
                      mount.target, fmt::join(mount.options, ","));

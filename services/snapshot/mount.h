@@ -49,6 +49,12 @@ std::vector<std::string> OverlayLowerDirs(const Mount& mount);
 // the mount and the errno text (PERMISSION_DENIED without CAP_SYS_ADMIN).
 Status MountAll(const std::vector<Mount>& mounts, const std::string& target);
 
+// Case 3 above on its own, whatever the kernel: mounts overlay `mount` at `target` with its
+// lowerdirs relative to their longest common parent, from a helper thread whose working
+// directory is that parent. MountAll uses it only when the new mount API is missing; it is
+// public so that tests can show it works on kernels that have the new API.
+Status MountOverlayRelative(const Mount& mount, const std::string& target);
+
 // umount2(target). `detach` uses MNT_DETACH (lazy). NOT_FOUND/INVALID_ARGUMENT when nothing is
 // mounted there.
 Status Unmount(const std::string& target, bool detach = false);

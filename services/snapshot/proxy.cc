@@ -4,8 +4,6 @@
 
 namespace berth::snapshot {
 
-namespace v1 = berth::snapshot::v1;
-
 SnapshotterProxy::SnapshotterProxy(ipc::Client& client, std::string snapshotter,
                                    ProxyOptions options)
     : client_(client), snapshotter_(std::move(snapshotter)), options_(std::move(options)) {}

@@ -35,17 +35,19 @@ void Check(bool ok, const std::string& what) {
   }
 }
 
-std::string& Base() {
-  static std::string base = [] {
+// The scratch directory, made once. Never destroyed: the atexit cleanup registered while
+// making it runs after the destructor of a static object would have.
+const std::string& Base() {
+  static const std::string* base = [] {
     char pattern[] = "/tmp/b-fuzz-apply-XXXXXX";
     Check(::mkdtemp(pattern) != nullptr, "mkdtemp");
-    std::string dir = pattern;
-    Check(MakeDirs(dir + "/canary/sub", 0755).ok(), "canary dir");
-    Check(WriteFileAtomic(dir + "/canary/file", "canary\n", 0644).ok(), "canary file");
+    auto* dir = new std::string(pattern);
+    Check(MakeDirs(*dir + "/canary/sub", 0755).ok(), "canary dir");
+    Check(WriteFileAtomic(*dir + "/canary/file", "canary\n", 0644).ok(), "canary file");
     std::atexit([] { (void)RemoveAll(Base()); });
     return dir;
   }();
-  return base;
+  return *base;
 }
 
 // Names, types, sizes, modes, owners and mtimes of everything under `dir` (and `dir` itself).
@@ -98,6 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.limits.max_entries = 4096;
   options.limits.max_bytes = 64 << 20;
   options.limits.max_file_size = 16 << 20;
+  options.chunk_size = 4096;  // headers and data straddle chunks; cheap allocations per run
   MemorySource source(layer);
   (void)ApplyLayer(root, source, options);
 

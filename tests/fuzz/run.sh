@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a BERTH_FUZZ build for SECONDS each, from a seed corpus made
-# here (valid ttrpc frames and calls, so the fuzzers start from inputs that reach deep code).
+# here (valid ttrpc frames and calls, so the fuzzers start from inputs that reach deep code;
+# layers from apply_seeds.sh for apply_fuzz, which runs when it was built).
 # Builds nothing: build the targets first (see tests/fuzz/CMakeLists.txt).
 #
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
@@ -18,6 +19,11 @@ for f in "${fuzzers[@]}"; do
   [[ -x $build/tests/fuzz/$f ]] ||
     die "$build/tests/fuzz/$f is missing: configure with -DBERTH_FUZZ=ON and clang, then build it"
 done
+# The layer apply fuzzer joins when it was built (it needs root: mknod, chown, trusted.* xattrs).
+if [[ -x $build/tests/fuzz/apply_fuzz ]]; then
+  ((EUID == 0)) || die "apply_fuzz needs root"
+  fuzzers+=(apply_fuzz)
+fi
 
 work=$(mktemp -d /tmp/b-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -75,6 +81,9 @@ seed "$work/server_fuzz/sum" "$sum_frames"
 seed "$work/server_fuzz/chat" "$chat_frames"
 seed "$work/server_fuzz/all" "$echo_frame$sleep_frame$count_frame$sum_frames$chat_frames"
 seed "$work/server_fuzz/bad" "$bad_frames$oversize$echo_frame"
+if [[ " ${fuzzers[*]} " == *" apply_fuzz "* ]]; then
+  "$(dirname "$0")/apply_seeds.sh" "$work/apply_fuzz" >/dev/null
+fi
 
 status=0
 for f in "${fuzzers[@]}"; do

@@ -10,6 +10,10 @@
 
 #include <thread>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
 #include "common/fs.h"
 #include "common/process.h"
 #include "ipc/client.h"
@@ -146,38 +150,116 @@ TEST_F(SnapshotServiceTest, AppliesLayersFromContentAndReportsPlugins) {
 
 TEST_F(SnapshotServiceTest, BerthctlSnapshotAndDiffCommands) {
   Start();
-  snapshot::Descriptor layer = StoreLayer(TarBuilder().File("hello", "world\n").Finish());
+  std::string tar = TarBuilder().File("hello", "world\n").Finish();
+  std::string diff_id = DigestBytes(tar)->ToString();
+  snapshot::Descriptor layer = StoreLayer(tar);
   auto ctl = [&](std::vector<std::string> args) { return harness_.Berthctl(args); };
-  SNAP_ASSERT_OK(ctl({"snapshot", "prepare", "work"}).status());
-  SNAP_ASSIGN_OR_FAIL(std::string diff_id, ctl({"diff", "apply", layer.digest.ToString(), "work"}));
-  EXPECT_EQ(diff_id,
-            DigestBytes(TarBuilder().File("hello", "world\n").Finish())->ToString() + "\n");
+  auto json = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--format", "json"});
+    auto out = harness_.Berthctl(args);
+    EXPECT_TRUE(out.ok()) << fmt::format("{}", fmt::join(args, " ")) << ": "
+                          << out.status().ToString();
+    return out.ok() ? nlohmann::json::parse(*out) : nlohmann::json();
+  };
+  auto has = [](const nlohmann::json& mount, const std::string& prefix) {
+    for (const auto& option : mount["options"]) {
+      if (option.get<std::string>().rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+  };
+
+  // prepare: an empty active snapshot is one read-write bind mount.
+  SNAP_ASSIGN_OR_FAIL(std::string prepared, ctl({"snapshot", "prepare", "work"}));
+  EXPECT_EQ(prepared.rfind("bind /", 0), 0u) << prepared;
+  EXPECT_NE(prepared.find("/fs [rw,rbind]\n"), std::string::npos) << prepared;
+  // diff apply: the layer from berth-content; prints its diffID.
+  SNAP_ASSIGN_OR_FAIL(std::string applied, ctl({"diff", "apply", layer.digest.ToString(), "work"}));
+  EXPECT_EQ(applied, diff_id + "\n");
   SNAP_ASSERT_OK(ctl({"snapshot", "commit", "base", "work", "--label", "team=red"}).status());
-  SNAP_ASSERT_OK(ctl({"snapshot", "prepare", "top", "base"}).status());
+  // prepare on a parent: overlay with the parent's files as the lower layer.
+  nlohmann::json top = json({"snapshot", "prepare", "top", "base"});
+  ASSERT_EQ(top.size(), 1u) << top;
+  EXPECT_EQ(top[0]["type"], "overlay");
+  EXPECT_TRUE(has(top[0], "lowerdir=") && has(top[0], "upperdir=")) << top;
+  // view: a read-only bind, printed as a mount(8) command with --target.
+  SNAP_ASSIGN_OR_FAIL(std::string view,
+                      ctl({"snapshot", "view", "look", "base", "--target", "/mnt/look"}));
+  EXPECT_EQ(view.rfind("mount -t bind /", 0), 0u) << view;
+  EXPECT_NE(view.find("/fs /mnt/look -o ro,rbind\n"), std::string::npos) << view;
+
+  // ls (table and JSON), tree, info.
   SNAP_ASSIGN_OR_FAIL(std::string ls, ctl({"snapshot", "ls"}));
-  EXPECT_NE(ls.find("base"), std::string::npos) << ls;
-  EXPECT_NE(ls.find("committed"), std::string::npos) << ls;
-  EXPECT_NE(ls.find("active"), std::string::npos) << ls;
+  EXPECT_EQ(ls.rfind("KEY", 0), 0u) << ls;
+  std::map<std::string, std::pair<std::string, std::string>> kinds;  // key -> (kind, parent)
+  for (const auto& info : json({"snapshot", "ls"})) {
+    kinds[info["name"]] = {info["kind"].get<std::string>(), info["parent"].get<std::string>()};
+  }
+  EXPECT_EQ(kinds, (decltype(kinds){{"base", {"committed", ""}},
+                                    {"look", {"view", "base"}},
+                                    {"top", {"active", "base"}}}));
   SNAP_ASSIGN_OR_FAIL(std::string tree, ctl({"snapshot", "tree"}));
-  EXPECT_EQ(tree, "base\n   \\_ top\n");
-  SNAP_ASSIGN_OR_FAIL(std::string info, ctl({"snapshot", "info", "base"}));
-  EXPECT_NE(info.find("\"team\": \"red\""), std::string::npos) << info;
-  SNAP_ASSERT_OK(ctl({"snapshot", "label", "base", "team=", "tier=gold"}).status());
-  SNAP_ASSIGN_OR_FAIL(std::string filtered, ctl({"snapshot", "ls", "labels.tier==gold"}));
-  EXPECT_NE(filtered.find("base"), std::string::npos) << filtered;
-  EXPECT_EQ(filtered.find("top"), std::string::npos) << filtered;
+  EXPECT_EQ(tree, "base\n   \\_ look\n   \\_ top\n");
+  nlohmann::json info = json({"snapshot", "info", "base"});
+  EXPECT_EQ(info["kind"], "committed");
+  EXPECT_EQ(info["labels"], nlohmann::json({{"team", "red"}}));
+  // label: K= removes, K=V sets; ls filters see it.
+  nlohmann::json labelled = json({"snapshot", "label", "base", "team=", "tier=gold"});
+  EXPECT_EQ(labelled["labels"], nlohmann::json({{"tier", "gold"}}));
+  nlohmann::json gold = json({"snapshot", "ls", "labels.tier==gold"});
+  ASSERT_EQ(gold.size(), 1u) << gold;
+  EXPECT_EQ(gold[0]["name"], "base");
+
+  // mounts: mount(8) commands of the active snapshot.
   SNAP_ASSIGN_OR_FAIL(std::string mounts, ctl({"snapshot", "mounts", "/mnt", "top"}));
-  EXPECT_EQ(mounts.rfind("mount -t ", 0), 0u) << mounts;
-  SNAP_ASSIGN_OR_FAIL(std::string usage, ctl({"snapshot", "usage", "base"}));
-  EXPECT_NE(usage.find("base"), std::string::npos) << usage;
-  SNAP_ASSIGN_OR_FAIL(std::string compared, ctl({"diff", "compare", "base", "top"}));
-  EXPECT_NE(compared.find("diff_id=sha256:"), std::string::npos) << compared;
+  EXPECT_EQ(mounts.rfind("mount -t overlay overlay /mnt -o ", 0), 0u) << mounts;
+  EXPECT_NE(mounts.find("lowerdir="), std::string::npos) << mounts;
+  // usage: the committed layer holds one file.
+  nlohmann::json usage = json({"snapshot", "usage", "base"});
+  ASSERT_EQ(usage.size(), 1u) << usage;
+  EXPECT_EQ(usage[0]["inodes"], 1);
+  EXPECT_GT(usage[0]["size"].get<int64_t>(), 0);
+
+  // diff compare: a file added in top (written into its upper dir) becomes a layer in content.
+  std::string upper = *snapshot::MountOption(
+      snapshot::Mount{"overlay", "overlay", "", top[0]["options"].get<std::vector<std::string>>()},
+      "upperdir");
+  SNAP_ASSERT_OK(WriteFileAtomic(upper + "/added", "new\n"));
+  nlohmann::json compared = json({"diff", "compare", "base", "top"});
+  EXPECT_EQ(compared["media_type"], snapshot::kMediaTypeLayerGzip);
+  SNAP_ASSIGN_OR_FAIL(Digest blob_digest, ParseDigest(compared["digest"].get<std::string>()));
+  SNAP_ASSIGN_OR_FAIL(std::string blob, content::ReadBlob(*content_, blob_digest));
+  EXPECT_EQ(static_cast<int64_t>(blob.size()), compared["size"].get<int64_t>());
+  std::string blob_path = harness_.root() + "/compared.tar.gz";
+  SNAP_ASSERT_OK(WriteFileAtomic(blob_path, blob));
+  SNAP_ASSIGN_OR_FAIL(std::string listing, RunCapture({"tar", "-tzf", blob_path}));
+  EXPECT_EQ(listing, "added\n");
+  SNAP_ASSIGN_OR_FAIL(std::string compared_tar, RunCapture({"gzip", "-dc", blob_path}));
+  EXPECT_EQ(compared["diff_id"], DigestBytes(compared_tar)->ToString());
+  // The committed snapshot was compared through a temporary view, removed afterwards.
+  EXPECT_EQ(json({"snapshot", "ls"}).size(), 3u);
+
+  // rm: a parent with children is refused, naming a child; then in order.
   auto busy = ctl({"snapshot", "rm", "base"});
   EXPECT_FALSE(busy.ok());
   EXPECT_NE(busy.status().message().find("child"), std::string::npos) << busy.status().ToString();
-  SNAP_ASSERT_OK(ctl({"snapshot", "rm", "top", "base"}).status());
+  EXPECT_NE(busy.status().message().find("cannot remove snapshot \"base\""), std::string::npos)
+      << busy.status().ToString();
+  SNAP_ASSERT_OK(ctl({"snapshot", "rm", "top", "look", "base"}).status());
+  EXPECT_TRUE(json({"snapshot", "ls"}).empty());
+  SNAP_ASSIGN_OR_FAIL(std::string cleaned, ctl({"snapshot", "cleanup"}));
+  EXPECT_EQ(cleaned, "removed 0 unreferenced directories\n");
   SNAP_ASSIGN_OR_FAIL(std::string native, ctl({"snapshot", "--snapshotter", "native", "ls"}));
   EXPECT_EQ(native.find("base"), std::string::npos) << native;
+
+  // diff apply --file: local mode, no daemon involved.
+  std::string file = harness_.root() + "/layer.tar.gz";
+  SNAP_ASSERT_OK(WriteFileAtomic(file, GzipBytes(tar)));
+  std::string dir = harness_.root() + "/local";
+  SNAP_ASSERT_OK(MakeDirs(dir));
+  SNAP_ASSIGN_OR_FAIL(std::string local, ctl({"diff", "apply", "--file", file, dir}));
+  EXPECT_EQ(local.rfind(diff_id + "\nentries=1 ", 0), 0u) << local;
+  SNAP_ASSIGN_OR_FAIL(std::string hello, ReadFile(dir + "/hello"));
+  EXPECT_EQ(hello, "world\n");
 }
 
 TEST_F(SnapshotServiceTest, OverlayfsThatCannotWorkIsReportedAndNativeKeepsWorking) {
