@@ -16,6 +16,15 @@ namespace berth::cli {
 namespace md = berth::metadata::v1;
 
 void ContainerFlags::Add(CLI::App* cmd) {
+  AddFlags(cmd);
+  cmd->add_option("image", image, "image name")->required();
+  cmd->add_option("id", id, "container id")->required();
+  // Everything after ID is the command, dashes included (`run IMG ID sh -c "..."`).
+  cmd->prefix_command();
+  cmd->footer("CMD ARG...: the command to run instead of the image's (after IMAGE and ID)");
+}
+
+void ContainerFlags::AddFlags(CLI::App* cmd) {
   cmd->add_option("--env,-e", env, "set an environment variable (KEY=VALUE)");
   cmd->add_option("--env-file", env_files, "read KEY=VALUE lines from a file");
   cmd->add_option("--user,-u", user, "USER[:GROUP] (names or ids) to run as");
@@ -37,14 +46,7 @@ void ContainerFlags::Add(CLI::App* cmd) {
   cmd->add_option("--cgroup-parent", cgroup_parent,
                   "cgroup parent: the container's cgroup is PARENT/NAMESPACE/ID")
       ->capture_default_str();
-  cmd->add_option("image", image, "image name")->required();
-  cmd->add_option("id", id, "container id")->required();
-  // Everything after ID is the command, dashes included (`run IMG ID sh -c "..."`).
-  cmd->prefix_command();
-  cmd->footer("CMD ARG...: the command to run instead of the image's (after IMAGE and ID)");
 }
-
-namespace {
 
 Result<spec::SpecOptions> SpecOptionsFrom(const CliContext& context, const ContainerFlags& f) {
   spec::SpecOptions o;
@@ -79,6 +81,8 @@ Result<spec::SpecOptions> SpecOptionsFrom(const CliContext& context, const Conta
   o.cgroup_parent = f.cgroup_parent == "/" ? "" : f.cgroup_parent;
   return o;
 }
+
+namespace {
 
 Status AddLabels(const std::vector<std::string>& labels, md::Container& c) {
   for (const auto& l : labels) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "client/spec/spec.h"
 #include "common/status.h"
 
 namespace CLI {
@@ -42,7 +43,13 @@ struct ContainerFlags {
 
   // Adds the flags and the IMAGE ID [CMD ARG...] positionals to `command`.
   void Add(CLI::App* command);
+  // Adds only the flags (`bundle extract` has its own positionals).
+  void AddFlags(CLI::App* command);
 };
+
+// The spec generator's options for `flags` in the context's namespace (what `run` and
+// `bundle extract` both hand to spec::GenerateSpec). INVALID_ARGUMENT names a bad flag.
+Result<spec::SpecOptions> SpecOptionsFrom(const CliContext& context, const ContainerFlags& flags);
 
 struct CreatedContainer {
   std::string id;

@@ -3,7 +3,8 @@
 //   info DIGEST                    one blob's info (JSON)
 //   get DIGEST                     the blob's bytes to stdout (read through a handed-over fd)
 //   ingest [--expected D] [--total N] [--label K=V]... REF < FILE
-//                                  writes stdin as one blob; resumes REF where it stopped
+//                                  writes stdin as one blob; resumes REF where it stopped (a
+//                                  file on stdin is handed to berth-content as an fd)
 //   rm DIGEST...                   deletes blobs
 //   label DIGEST K=V...            sets labels (K= removes one)
 //   active [FILTER...]             in-flight ingests: REF OFFSET TOTAL EXPECTED UPDATED
@@ -12,10 +13,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <optional>
 
 #include "cli/command_group.h"
 #include "cli/context.h"
@@ -121,6 +124,13 @@ int ShowInfo(CliContext& context, const std::string& text) {
 
 // Copies the blob behind `fd` to stdout: sendfile when stdout allows it, else read/write.
 Status CopyToStdout(int fd, uint64_t size) {
+  struct stat st {};
+  if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode) &&
+      ::fcntl(STDOUT_FILENO, F_GETPIPE_SZ) < static_cast<int>(kChunk)) {
+    // sendfile moves a pipe's worth per call: a 1 MiB pipe (instead of 64 KiB) makes it as fast
+    // as cat's read/write. Best effort: a smaller pipe only costs speed.
+    (void)::fcntl(STDOUT_FILENO, F_SETPIPE_SZ, static_cast<int>(kChunk));
+  }
   off_t offset = 0;
   while (static_cast<uint64_t>(offset) < size) {
     ssize_t n = ::sendfile(STDOUT_FILENO, fd, &offset, size - static_cast<uint64_t>(offset));
@@ -141,9 +151,39 @@ Status CopyToStdout(int fd, uint64_t size) {
   return Status::Ok();
 }
 
+// A regular file on stdin, from its current position to its end: berth-content reads it
+// through the fd (WriterOptions::source_fd) instead of getting its bytes over the socket.
+struct StdinFile {
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+
+std::optional<StdinFile> StdinAsFile() {
+  struct stat st {};
+  if (!content::ValidateSource(STDIN_FILENO).ok() || ::fstat(STDIN_FILENO, &st) != 0) {
+    return std::nullopt;
+  }
+  off_t start = ::lseek(STDIN_FILENO, 0, SEEK_CUR);
+  if (start < 0 || start > st.st_size) return std::nullopt;
+  return StdinFile{static_cast<uint64_t>(start), static_cast<uint64_t>(st.st_size)};
+}
+
+// Has berth-content copy the rest of the stdin file into `writer`, from the offset the ingest
+// reports.
+Status IngestStdinFile(content::Writer& writer, const std::string& ref, const StdinFile& file) {
+  BERTH_ASSIGN_OR_RETURN(IngestStatus status, writer.GetStatus());
+  uint64_t size = file.end - file.start;
+  if (status.offset > size) {
+    return Error(Code::kFailedPrecondition, "stdin has {} bytes but ref \"{}\" already has {}",
+                 size, ref, status.offset);
+  }
+  if (status.offset > 0) fmt::print(stderr, "resuming {} at offset {}\n", ref, status.offset);
+  return writer.WriteFrom(file.start + status.offset, size - status.offset);
+}
+
 // Streams stdin into `writer` from the offset the ingest reports: seeks a seekable stdin there,
 // else reads and drops what was already written.
-Status IngestStdin(content::Writer& writer, const std::string& ref) {
+Status IngestStdinStream(content::Writer& writer, const std::string& ref) {
   BERTH_ASSIGN_OR_RETURN(IngestStatus status, writer.GetStatus());
   uint64_t offset = status.offset;
   std::vector<char> buffer(kChunk);
@@ -191,7 +231,9 @@ int Ingest(CliContext& context, const std::string& ref, const std::string& expec
     labels[arg.substr(0, eq)] = arg.substr(eq + 1);
   }
   auto proxy = ProxyFor(context);
-  auto writer = proxy.OpenWriter({.ref = ref, .total = total, .expected = *expected});
+  std::optional<StdinFile> file = StdinAsFile();
+  auto writer = proxy.OpenWriter(
+      {.ref = ref, .total = total, .expected = *expected, .source_fd = file ? STDIN_FILENO : -1});
   if (!writer.ok()) {
     if (writer.status().code() == Code::kAlreadyExists) {
       fmt::print("{}\n", expected->ToString());
@@ -199,7 +241,7 @@ int Ingest(CliContext& context, const std::string& ref, const std::string& expec
     }
     return context.Fail("content", writer.status(), "ingest " + ref);
   }
-  Status status = IngestStdin(**writer, ref);
+  Status status = file ? IngestStdinFile(**writer, ref, *file) : IngestStdinStream(**writer, ref);
   if (!status.ok()) return context.Fail("content", status, "ingest " + ref);
   auto digest = expected->empty() ? (*writer)->CurrentDigest() : Result<Digest>(*expected);
   if (!digest.ok()) return context.Fail("content", digest.status(), "ingest " + ref);

@@ -1,5 +1,6 @@
 // berthctl image (alias images), the metadata part: image records in berth-metadata.
-//   ls [-q] [FILTER...]            REF TYPE DIGEST SIZE CREATED LABELS (filters: containerd's)
+//   ls [-q] [FILTER...]            REF TYPE DIGEST SIZE CREATED LABELS (filters: containerd's;
+//                                  SIZE: the host platform's content present in berth-content)
 //   rm [--sync] NAME...            deletes image records (--sync: wait for GC, print its report)
 //   tag [--force] SOURCE TARGET... new names for SOURCE's target (--force replaces TARGET)
 //   label NAME [K=V...]            sets labels (K= removes one); without labels prints them
@@ -14,6 +15,10 @@
 #include "cli/command_group.h"
 #include "cli/context.h"
 #include "cli/metadata_util.h"
+#include "client/local_image.h"
+#include "client/platform.h"
+#include "client/progress.h"
+#include "services/content/proxy.h"
 
 namespace berth::cli {
 
@@ -40,6 +45,21 @@ std::string MediaTypeName(const std::string& media_type) {
   return media_type;
 }
 
+// The size of an image's content for this host's platform (index, manifest, config, layers
+// present in the content store), or nullopt when the content service cannot say.
+std::optional<uint64_t> ImageSize(content::Store& store, const v1::Image& image) {
+  client::Descriptor target;
+  target.media_type = image.target().media_type();
+  target.size = image.target().size();
+  auto digest = ParseDigest(image.target().digest());
+  if (!digest.ok()) return std::nullopt;
+  target.digest = *digest;
+  auto check =
+      client::CheckImage(store, nullptr, target, client::PlatformMatcher(client::HostPlatform()));
+  if (!check.ok()) return std::nullopt;
+  return check->size;
+}
+
 int List(CliContext& context, const std::vector<std::string>& filters, bool quiet) {
   v1::ImagesClient client(context.ClientFor("metadata"));
   v1::ListImagesRequest request;
@@ -56,18 +76,21 @@ int List(CliContext& context, const std::vector<std::string>& filters, bool quie
             [](const auto& a, const auto& b) { return a.name() < b.name(); });
   std::vector<std::vector<std::string>> rows;
   nlohmann::json json = nlohmann::json::array();
+  content::Proxy store(context.ClientFor("content"), {.ns = context.ns});
   for (const auto& image : images) {
     if (quiet) {
       fmt::print("{}\n", image.name());
       continue;
     }
     const auto& t = image.target();
+    std::optional<uint64_t> size = ImageSize(store, image);
     rows.push_back({image.name(), MediaTypeName(t.media_type()), t.digest(),
-                    std::to_string(t.size()), FormatTimestamp(image.created_at()),
+                    size ? client::HumanBytes(*size) : "-", FormatTimestamp(image.created_at()),
                     JoinLabels(image.labels())});
     json.push_back(
         {{"name", image.name()},
          {"target", {{"mediaType", t.media_type()}, {"digest", t.digest()}, {"size", t.size()}}},
+         {"size", size ? nlohmann::json(*size) : nlohmann::json()},
          {"labels", LabelMap(image.labels())},
          {"created_at", FormatTimestamp(image.created_at())},
          {"updated_at", FormatTimestamp(image.updated_at())}});

@@ -31,12 +31,9 @@ Status RecordImage(ImageServices& s, const ImportFlags& f, const std::string& le
     client::UnpackContext ctx{&s.content,    &s.snapshots,   &s.differ,
                               f.snapshotter, s.images.get(), lease};
     BERTH_RETURN_IF_ERROR(client::UnpackImage(ctx, *local, nullptr));
-    content::Info config{.digest = local->manifest.config.digest,
-                         .labels = client::SnapshotLabel(f.snapshotter, local->TopChain())};
-    if (!config.labels.empty()) {
-      BERTH_RETURN_IF_ERROR(
-          s.content.Update(config, {"labels." + config.labels.begin()->first}).status());
-    }
+    BERTH_RETURN_IF_ERROR(
+        client::AddContentLabels(s.content, local->manifest.config.digest,
+                                 client::SnapshotLabel(f.snapshotter, local->TopChain())));
     record.labels = client::ImageLabels(f.snapshotter, *local, true);
   }
   return s.images->Put(record);
@@ -111,29 +108,29 @@ int DoExport(CliContext& context, const ExportFlags& f) {
 void AddImageArchive(CLI::App& app, CliContext& context) {
   CLI::App* image = ImageCommand(app);
   auto in = std::make_shared<ImportFlags>();
-  auto* import = image->add_subcommand("import", "import an OCI or docker save archive");
-  import->add_option("file", in->file, "archive (tar, optionally gzip/zstd/xz)")->required();
-  import->add_option("--base-name", in->base_name, "name for images named only by a tag");
-  import->add_option("--platform", in->platform, "platform to unpack (default: this host)");
-  import->add_option("--snapshotter", in->snapshotter, "snapshotter")->capture_default_str();
-  import->add_flag("--no-unpack", in->no_unpack, "import content only");
-  import->callback(Run(context, [&context, in] { return DoImport(context, *in);
-}));
+  auto* import_cmd = image->add_subcommand("import", "import an OCI or docker save archive");
+  import_cmd->add_option("file", in->file, "archive (tar, optionally gzip/zstd/xz)")->required();
+  import_cmd->add_option("--base-name", in->base_name, "name for images named only by a tag");
+  import_cmd->add_option("--platform", in->platform, "platform to unpack (default: this host)");
+  import_cmd->add_option("--snapshotter", in->snapshotter, "snapshotter")->capture_default_str();
+  import_cmd->add_flag("--no-unpack", in->no_unpack, "import content only");
+  import_cmd->callback(Run(context, [&context, in] { return DoImport(context, *in); }));
 
-auto out = std::make_shared<ExportFlags>();
-auto* exp = image->add_subcommand("export", "export images as an OCI archive");
-exp->add_option("file", out->file, "archive to write")->required();
-exp->add_option("refs", out->refs, "images")->required();
-exp->add_option("--platform", out->platform, "platform to export (default: this host)");
-exp->add_flag("--all-platforms", out->all_platforms, "every platform (all must be present)");
-exp->add_option("--compress", out->compress, "gzip or zstd")
-    ->check(CLI::IsMember({"", "gzip", "zstd"}));
-exp->callback(Run(context, [&context, out] { return DoExport(context, *out); }));
+  auto out = std::make_shared<ExportFlags>();
+  auto* export_cmd = image->add_subcommand("export", "export images as an OCI archive");
+  export_cmd->add_option("file", out->file, "archive to write")->required();
+  export_cmd->add_option("refs", out->refs, "images")->required();
+  export_cmd->add_option("--platform", out->platform, "platform to export (default: this host)");
+  export_cmd->add_flag("--all-platforms", out->all_platforms,
+                       "every platform (all must be present)");
+  export_cmd->add_option("--compress", out->compress, "gzip or zstd")
+      ->check(CLI::IsMember({"", "gzip", "zstd"}));
+  export_cmd->callback(Run(context, [&context, out] { return DoExport(context, *out); }));
+}
+
 }  // namespace
-
-}  // namespace image_archive_cmd
 
 BERTH_COMMAND_GROUP("image-archive", AddImageArchive);
 
-}  // namespace berth::cli
+}  // namespace image_archive_cmd
 }  // namespace berth::cli

@@ -104,6 +104,10 @@ int Unpack(CliContext& context, const LocalFlags& f) {
   client::UnpackContext ctx{&s.content,    &s.snapshots,   &s.differ,
                             f.snapshotter, s.images.get(), *lease};
   Status unpacked = client::UnpackImage(ctx, *local, nullptr);
+  if (unpacked.ok()) {  // the config refers to its snapshot, as after a pull
+    unpacked = client::AddContentLabels(s.content, local->manifest.config.digest,
+                                        client::SnapshotLabel(f.snapshotter, local->TopChain()));
+  }
   if (unpacked.ok()) {
     client::ImageRecord record = *image;
     for (auto& [k, v] : client::ImageLabels(f.snapshotter, *local, true)) record.labels[k] = v;

@@ -3,9 +3,11 @@
 #include <archive_entry.h>
 
 #include <map>
+#include <set>
 
 #include "client/archive.h"
 #include "client/archive_internal.h"
+#include "client/local_image.h"
 #include "client/reference.h"
 
 namespace berth::client {
@@ -165,6 +167,13 @@ Result<ImportResult> ImportArchive(const std::string& path, content::Store& stor
                  "{}: neither an OCI layout (index.json) nor a docker save archive "
                  "(manifest.json)",
                  path);
+  }
+  // GC labels, as a pull sets them: the caller's image records then keep everything alive.
+  std::set<Digest> labelled;
+  for (const ArchiveImage& image : result.images) {
+    if (!labelled.insert(image.target.digest).second) continue;
+    Status s = LabelImageContent(store, image.target);
+    if (!s.ok()) return s.Annotate(fmt::format("{}: label {}", path, image.target.digest));
   }
   return result;
 }

@@ -94,6 +94,30 @@ TEST_F(ArchiveTest, ImportsDockerSaveArchive) {
   EXPECT_EQ(oci_image->config.diff_ids, image->config.diff_ids);
 }
 
+// Import labels the documents as a pull does, so garbage collection keeps what an image
+// record reaches once the import's lease is gone.
+TEST_F(ArchiveTest, ImportSetsGcReferenceLabels) {
+  for (const std::string& archive : {oci_, docker_}) {
+    auto store = NewStore(archive == oci_ ? "labels-oci" : "labels-docker");
+    auto imported = ImportArchive(archive, *store, {.base_name = "example.com/app"});
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    auto image = LoadImage(*store, imported->images[0].target, PlatformMatcher(HostPlatform()));
+    ASSERT_TRUE(image.ok()) << image.status().ToString();
+    auto manifest = store->GetInfo(image->manifest_descriptor.digest);
+    ASSERT_TRUE(manifest.ok()) << archive;
+    EXPECT_EQ(manifest->labels["containerd.io/gc.ref.content.config"],
+              image->manifest.config.digest.ToString())
+        << archive;
+    ASSERT_EQ(image->manifest.layers.size(), 1u);
+    EXPECT_EQ(manifest->labels["containerd.io/gc.ref.content.l.0"],
+              image->manifest.layers[0].digest.ToString())
+        << archive;
+    auto layer = store->GetInfo(image->manifest.layers[0].digest);
+    ASSERT_TRUE(layer.ok());
+    EXPECT_EQ(layer->labels["containerd.io/uncompressed"], image->config.diff_ids[0].ToString());
+  }
+}
+
 TEST_F(ArchiveTest, ExportImportRoundTripAndSkopeoReadsIt) {
   auto imported = ImportArchive(oci_, *store_, {.base_name = "example.com/app"});
   ASSERT_TRUE(imported.ok());
@@ -120,6 +144,14 @@ TEST_F(ArchiveTest, ExportImportRoundTripAndSkopeoReadsIt) {
   auto from_gz = ImportArchive(gz, *NewStore("gz"));
   ASSERT_TRUE(from_gz.ok()) << from_gz.status().ToString();
   EXPECT_EQ(from_gz->images[0].target.digest, imported->images[0].target.digest);
+  std::string zst = dir_->Join("export.tar.zst");
+  ASSERT_TRUE(
+      ExportArchive(zst, *store_, imported->images, {.compression = media::Compression::kZstd})
+          .ok());
+  EXPECT_EQ(media::SniffCompression(ReadFile(zst).value().substr(0, 4)), media::Compression::kZstd);
+  auto from_zst = ImportArchive(zst, *NewStore("zst"));
+  ASSERT_TRUE(from_zst.ok()) << from_zst.status().ToString();
+  EXPECT_EQ(from_zst->images[0].target.digest, imported->images[0].target.digest);
 }
 
 TEST_F(ArchiveTest, ExportNeedsAllContent) {

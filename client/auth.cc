@@ -191,9 +191,7 @@ std::optional<std::string> Authorizer::HeaderFor(std::string_view url, std::stri
   auto origin = OriginOf(url);
   if (!origin.ok() || *origin != origin_ || origin_.host.empty()) return std::nullopt;
   std::lock_guard lock(mu_);
-  if (scheme_ == "basic" && credentials_) {
-    return "Basic " + Base64Encode(credentials_->username + ":" + credentials_->password);
-  }
+  if (scheme_ == "basic" && credentials_) return BasicHeader();
   if (scheme_ == "bearer") {
     auto it = tokens_.find(std::string(scope));
     if (it != tokens_.end() && it->second.expires > std::chrono::steady_clock::now()) {

@@ -77,12 +77,16 @@ class Authorizer {
   // "repository:library/busybox:pull"), or nullopt: never for another origin.
   std::optional<std::string> HeaderFor(std::string_view url, std::string_view scope);
 
-  // Handles a 401 answer to a request for `scope`: parses the challenges and prepares what
-  // HeaderFor returns next (fetching a bearer token with `session`). Returns OK when a retry may
-  // succeed; UNAUTHENTICATED when it cannot ("... requires credentials" when there are none,
-  // "... rejected the credentials" when a retry with them was already refused).
+  // Handles a 401 answer to a request for `scope` that carried the Authorization header `sent`
+  // ("" when it carried none): parses the challenges and prepares what HeaderFor returns next
+  // (fetching a bearer token with `session`). Returns OK when a retry may succeed;
+  // UNAUTHENTICATED when it cannot ("... requires credentials" when there are none, "...
+  // rejected the credentials" when the request already carried them), PERMISSION_DENIED when a
+  // fresh token for the scope was refused. Only a refusal of what was actually sent counts:
+  // concurrent requests sent before another thread learnt the scheme or fetched a token just
+  // retry with it.
   Status HandleUnauthorized(HttpSession& session, const HttpResponse& response,
-                            std::string_view scope);
+                            std::string_view scope, std::string_view sent = {});
 
   const std::string& host() const { return origin_.host; }
 
@@ -93,6 +97,11 @@ class Authorizer {
   };
   Result<Token> FetchToken(HttpSession& session, const Challenge& challenge,
                            std::string_view scope);
+  Status HandleBearer(HttpSession& session, const Challenge& challenge, std::string_view scope,
+                      std::string_view sent);
+  Status HandleBasic(std::string_view sent);
+  std::string BasicHeader() const;
+  std::string Who() const;
 
   std::string registry_url_;
   Origin origin_;
@@ -103,7 +112,6 @@ class Authorizer {
   std::string scheme_;                   // "" (anonymous), "basic", "bearer"
   Challenge bearer_;                     // the last bearer challenge (realm, service)
   std::map<std::string, Token> tokens_;  // by scope
-  int basic_failures_ = 0;
 };
 
 }  // namespace berth::client

@@ -77,8 +77,11 @@ TEST(AuthTest, HeadersOnlyForTheRegistryOrigin) {
   EXPECT_FALSE(auth.HeaderFor("https://reg.example/v2/", "repository:a:pull"));
   EXPECT_FALSE(auth.HeaderFor("http://reg.example:5000/v2/", "repository:a:pull"));
   EXPECT_FALSE(auth.HeaderFor("https://cdn.example/blob", "repository:a:pull"));
-  // A second refusal of the same credentials is final, with a clear message.
-  Status again = auth.HandleUnauthorized(session, challenge, "repository:a:pull");
+  // A request sent without credentials before the scheme was known (a concurrent one) is
+  // simply retried with them...
+  EXPECT_TRUE(auth.HandleUnauthorized(session, challenge, "repository:a:pull", "").ok());
+  // ... but a refusal of the credentials themselves is final, with a clear message.
+  Status again = auth.HandleUnauthorized(session, challenge, "repository:a:pull", *header);
   EXPECT_EQ(again.code(), Code::kUnauthenticated);
   EXPECT_NE(again.message().find("wrong username or password"), std::string::npos);
 }

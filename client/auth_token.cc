@@ -43,14 +43,13 @@ Result<Authorizer::Token> Authorizer::FetchToken(HttpSession& session, const Cha
                  "registry {} asks for credentials at a plain-http realm {}: refused", origin_.host,
                  realm_it->second);
   }
-  std::string url = realm_it->second;
-  char sep = url.find('?') == std::string::npos ? '?' : '&';
+  // The query: service and every scope (ours first, then the challenge's own).
+  std::string query;
   auto add = [&](const char* key, std::string_view value) {
-    url += sep;
-    url += key;
-    url += '=';
-    url += UrlEncode(value);
-    sep = '&';
+    query += query.empty() ? "" : "&";
+    query += key;
+    query += '=';
+    query += UrlEncode(value);
   };
   if (auto s = challenge.params.find("service"); s != challenge.params.end()) {
     add("service", s->second);
@@ -63,19 +62,31 @@ Result<Authorizer::Token> Authorizer::FetchToken(HttpSession& session, const Cha
   }
   for (const std::string& s : scopes) add("scope", s);
   HttpRequest request;
-  request.url = url;
   request.tls = tls_;
   request.max_body = 1 << 20;
-  if (credentials_) {
-    request.headers.emplace_back(
-        "Authorization",
-        "Basic " + Base64Encode(credentials_->username + ":" + credentials_->password));
+  std::string form;
+  if (credentials_ && !credentials_->identity_token.empty()) {
+    // docker's "identitytoken": an OAuth2 refresh token, exchanged with a POST to the realm.
+    add("grant_type", "refresh_token");
+    add("client_id", "berth");
+    add("refresh_token", credentials_->identity_token);
+    form = std::move(query);
+    request.method = "POST";
+    request.url = realm_it->second;
+    request.body = form;
+    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  } else {
+    char sep = realm_it->second.find('?') == std::string::npos ? '?' : '&';
+    request.url = realm_it->second + (query.empty() ? "" : sep + query);
+    if (credentials_) request.headers.emplace_back("Authorization", BasicHeader());
   }
   BERTH_ASSIGN_OR_RETURN(HttpResponse response, session.Do(request));
   if (response.status == 401 || response.status == 403) {
-    return Error(Code::kUnauthenticated, "token server {} refused the credentials{} (HTTP {})",
-                 realm.host, credentials_ ? " of user \"" + credentials_->username + "\"" : "",
-                 response.status);
+    return Error(Code::kUnauthenticated, "token server {} refused the credentials{} (HTTP {}){}",
+                 realm.host, Who(), response.status,
+                 credentials_
+                     ? ": wrong username or password?"
+                     : ": pass --user USER:PASSWORD or add them to the docker config.json");
   }
   if (response.status != 200) {
     return Error(Code::kUnavailable, "token server {} answered HTTP {}", realm.host,
@@ -102,43 +113,68 @@ Result<Authorizer::Token> Authorizer::FetchToken(HttpSession& session, const Cha
   return token;
 }
 
-Status Authorizer::HandleUnauthorized(HttpSession& session, const HttpResponse& response,
-                                      std::string_view scope) {
-  std::vector<Challenge> challenges = ParseChallenges(response.AllHeaders("www-authenticate"));
-  std::string who = credentials_ ? " of user \"" + credentials_->username + "\"" : "";
-  if (const Challenge* bearer = Find(challenges, "bearer")) {
-    {
-      std::lock_guard lock(mu_);
-      auto it = tokens_.find(std::string(scope));
-      if (it != tokens_.end() && it->second.expires > std::chrono::steady_clock::now()) {
-        // A fresh token for this scope was refused: the credentials lack the rights.
-        tokens_.erase(it);
-        return Error(Code::kPermissionDenied, "registry {} denied {} with the credentials{}",
-                     origin_.host, scope, who.empty() ? " (anonymous)" : who);
+std::string Authorizer::BasicHeader() const {
+  return "Basic " + Base64Encode(credentials_->username + ":" + credentials_->password);
+}
+
+std::string Authorizer::Who() const {
+  return credentials_ ? " of user \"" + credentials_->username + "\"" : "";
+}
+
+Status Authorizer::HandleBearer(HttpSession& session, const Challenge& challenge,
+                                std::string_view scope, std::string_view sent) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = tokens_.find(std::string(scope));
+    bool fresh = it != tokens_.end() && it->second.expires > std::chrono::steady_clock::now();
+    if (fresh && sent == "Bearer " + it->second.value) {
+      // The token the realm gave for this scope was refused: the credentials lack the rights.
+      tokens_.erase(it);
+      if (!credentials_) {
+        return Error(Code::kUnauthenticated,
+                     "registry {} requires credentials for {}: pass --user USER:PASSWORD or add "
+                     "them to the docker config.json",
+                     origin_.host, scope);
       }
+      return Error(Code::kPermissionDenied, "registry {} denied {} to the credentials{}",
+                   origin_.host, scope, Who());
     }
-    BERTH_ASSIGN_OR_RETURN(Token token, FetchToken(session, *bearer, scope));
-    std::lock_guard lock(mu_);
-    scheme_ = "bearer";
-    tokens_[std::string(scope)] = std::move(token);
-    return Status::Ok();
+    if (fresh) {  // another request fetched it meanwhile
+      scheme_ = "bearer";
+      return Status::Ok();
+    }
   }
-  if (Find(challenges, "basic") != nullptr) {
-    std::lock_guard lock(mu_);
-    if (!credentials_) {
-      return Error(Code::kUnauthenticated,
-                   "registry {} requires credentials: pass --user USER:PASSWORD or add them to "
-                   "the docker config.json",
-                   origin_.host);
-    }
-    if (scheme_ == "basic") {
-      return Error(Code::kUnauthenticated,
-                   "registry {} rejected the credentials{}: wrong username or password?",
-                   origin_.host, who);
-    }
-    scheme_ = "basic";
-    return Status::Ok();
+  BERTH_ASSIGN_OR_RETURN(Token token, FetchToken(session, challenge, scope));
+  std::lock_guard lock(mu_);
+  scheme_ = "bearer";
+  tokens_[std::string(scope)] = std::move(token);
+  return Status::Ok();
+}
+
+Status Authorizer::HandleBasic(std::string_view sent) {
+  std::lock_guard lock(mu_);
+  if (!credentials_) {
+    return Error(Code::kUnauthenticated,
+                 "registry {} requires credentials: pass --user USER:PASSWORD or add them to "
+                 "the docker config.json",
+                 origin_.host);
   }
+  if (sent == BasicHeader()) {
+    return Error(Code::kUnauthenticated,
+                 "registry {} rejected the credentials{}: wrong username or password?",
+                 origin_.host, Who());
+  }
+  scheme_ = "basic";  // the request went without them (or before we knew): retry with them
+  return Status::Ok();
+}
+
+Status Authorizer::HandleUnauthorized(HttpSession& session, const HttpResponse& response,
+                                      std::string_view scope, std::string_view sent) {
+  std::vector<Challenge> challenges = ParseChallenges(response.AllHeaders("www-authenticate"));
+  if (const Challenge* bearer = Find(challenges, "bearer")) {
+    return HandleBearer(session, *bearer, scope, sent);
+  }
+  if (Find(challenges, "basic") != nullptr) return HandleBasic(sent);
   return Error(Code::kUnauthenticated, "registry {} answered 401 without a usable challenge",
                origin_.host);
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <set>
 
 #include "client/archive.h"
 #include "client/media_types.h"
@@ -52,6 +53,64 @@ content::Labels SnapshotLabel(const std::string& snapshotter, const std::string&
   return {{std::string(kGcRefSnapshot) + "." + snapshotter, chain}};
 }
 
+Status AddContentLabels(content::Store& store, const Digest& digest,
+                        const content::Labels& labels) {
+  if (labels.empty()) return Status::Ok();
+  content::Info info{.digest = digest, .labels = labels};
+  std::vector<std::string> paths;
+  for (auto& [key, value] : labels) paths.push_back("labels." + key);
+  return store.Update(info, paths).status();
+}
+
+namespace {
+
+// Labels one manifest (and its layers); its config must be in the store.
+Status LabelManifest(content::Store& store, const Descriptor& d, const Manifest& m) {
+  LocalImage image{d, m, {}, {}};
+  BERTH_RETURN_IF_ERROR(ReadImageConfig(store, image));
+  BERTH_RETURN_IF_ERROR(LabelLayers(store, image));
+  return AddContentLabels(store, d.digest, ManifestLabels(m));
+}
+
+}  // namespace
+
+Status LabelLayers(content::Store& store, const LocalImage& image) {
+  for (size_t i = 0; i < image.manifest.layers.size(); ++i) {
+    const Digest& layer = image.manifest.layers[i].digest;
+    Status s =
+        AddContentLabels(store, layer, {{kUncompressedLabel, image.config.diff_ids[i].ToString()}});
+    if (!s.ok()) {
+      return s.Annotate(fmt::format("layer {} of {}", layer, image.manifest_descriptor.digest));
+    }
+  }
+  return Status::Ok();
+}
+
+Status LabelImageContent(content::Store& store, const Descriptor& target) {
+  std::vector<std::pair<Descriptor, bool>> todo{{target, false}};  // (document, optional)
+  std::set<Digest> seen;  // each document once, even if indexes repeat or loop
+  while (!todo.empty()) {
+    auto [d, optional] = std::move(todo.back());
+    todo.pop_back();
+    if (!seen.insert(d.digest).second) continue;
+    if (optional && store.GetInfo(d.digest).status().code() == Code::kNotFound) continue;
+    BERTH_ASSIGN_OR_RETURN(std::string bytes, ReadDocument(store, d));
+    BERTH_ASSIGN_OR_RETURN(Document doc, ParseDocument(d.media_type, bytes));
+    if (!doc.is_index()) {
+      BERTH_RETURN_IF_ERROR(LabelManifest(store, d, doc.manifest()));
+      continue;
+    }
+    const std::vector<Descriptor>& children = doc.index().manifests;
+    BERTH_RETURN_IF_ERROR(AddContentLabels(store, d.digest, IndexLabels(children)));
+    for (const Descriptor& child : children) {
+      if (media::IsIndex(child.media_type) || media::IsManifest(child.media_type)) {
+        todo.push_back({child, true});
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Result<LocalImage> LoadImage(content::Store& store, const Descriptor& target,
                              const PlatformMatcher& platform) {
   LocalImage image;
@@ -65,14 +124,20 @@ Result<LocalImage> LoadImage(content::Store& store, const Descriptor& target,
     if (doc.is_index()) return Status(Code::kUnimplemented, "nested indexes are not supported");
   }
   image.manifest = doc.manifest();
+  BERTH_RETURN_IF_ERROR(ReadImageConfig(store, image));
+  return image;
+}
+
+Status ReadImageConfig(content::Store& store, LocalImage& image) {
   BERTH_ASSIGN_OR_RETURN(std::string config, ReadDocument(store, image.manifest.config));
   BERTH_ASSIGN_OR_RETURN(image.config, ParseImageConfig(config));
   if (image.config.diff_ids.size() != image.manifest.layers.size()) {
-    return Error(Code::kInvalidArgument, "image {} has {} layers but {} diff_ids", target.digest,
-                 image.manifest.layers.size(), image.config.diff_ids.size());
+    return Error(Code::kInvalidArgument, "image {} has {} layers but {} diff_ids in its config",
+                 image.manifest_descriptor.digest, image.manifest.layers.size(),
+                 image.config.diff_ids.size());
   }
   image.chain_ids = ChainIds(image.config.diff_ids);
-  return image;
+  return Status::Ok();
 }
 
 Result<ImageCheck> CheckImage(content::Store& store, snapshot::Snapshotter* snapshots,
@@ -109,9 +174,13 @@ Result<ImageCheck> CheckImage(content::Store& store, snapshot::Snapshotter* snap
 
 Status UnpackLayer(const UnpackContext& ctx, const Descriptor& layer, const Digest& diff_id,
                    const std::string& parent, const std::string& chain) {
-  if (ctx.snapshots->Stat(chain).ok()) return Status::Ok();
-  std::string key = ExtractKey(chain);
   std::string resource = "snapshots/" + ctx.snapshotter;
+  if (ctx.snapshots->Stat(chain).ok()) {
+    // Already unpacked (by another image): leased all the same, until this image refers to it.
+    if (ctx.leases) BERTH_RETURN_IF_ERROR(ctx.leases->AddLeaseResource(ctx.lease, resource, chain));
+    return Status::Ok();
+  }
+  std::string key = ExtractKey(chain);
   if (ctx.leases) BERTH_RETURN_IF_ERROR(ctx.leases->AddLeaseResource(ctx.lease, resource, key));
   BERTH_ASSIGN_OR_RETURN(auto mounts, ctx.snapshots->Prepare(key, parent, {}));
   auto remove = [&](Status s) {

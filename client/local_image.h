@@ -37,6 +37,11 @@ struct LocalImage {
 Result<LocalImage> LoadImage(content::Store& store, const Descriptor& target,
                              const PlatformMatcher& platform);
 
+// Fills image.config and image.chain_ids from the config blob image.manifest.config names
+// (read from the store and verified). INVALID_ARGUMENT when the config's diff_ids do not match
+// the manifest's layers one for one; NOT_FOUND when the config is not in the store.
+Status ReadImageConfig(content::Store& store, LocalImage& image);
+
 struct ImageCheck {
   std::vector<Descriptor> missing{};  // blobs of the platform's image not in the store
   uint64_t size = 0;                  // bytes of its blobs that are present
@@ -70,5 +75,20 @@ Status UnpackImage(const UnpackContext& ctx, const LocalImage& image, Progress* 
 content::Labels ManifestLabels(const Manifest& manifest);
 content::Labels IndexLabels(const std::vector<Descriptor>& children);
 content::Labels SnapshotLabel(const std::string& snapshotter, const std::string& chain);
+
+// Sets `labels` on a committed blob, keeping its other labels. NOT_FOUND when it is absent.
+Status AddContentLabels(content::Store& store, const Digest& digest, const content::Labels& labels);
+
+// Gives each layer of `image` (config read) its diffID label (containerd.io/uncompressed).
+Status LabelLayers(content::Store& store, const LocalImage& image);
+
+// Labels the documents of the image at `target` the way a pull does, so that garbage collection
+// keeps everything the image record reaches once the flow's lease is gone: an index refers to
+// each of its children (gc.ref.content.m.<i>), a manifest to its config and layers
+// (gc.ref.content.config, gc.ref.content.l.<i>), and each layer gets its diffID
+// (containerd.io/uncompressed). Index children absent from the store are skipped (a partial
+// import of a multi-platform image); `target` itself and the children of a present manifest
+// must be there (NOT_FOUND otherwise). Documents are verified against their descriptors.
+Status LabelImageContent(content::Store& store, const Descriptor& target);
 
 }  // namespace berth::client

@@ -1,6 +1,9 @@
 #include "client/progress.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -63,6 +66,27 @@ TEST(ProgressTest, TerminalModeRedrawsInPlace) {
   EXPECT_NE(text.find("|++++++++++++++++++++--------------------|"), std::string::npos) << text;
   EXPECT_NE(text.find("done"), std::string::npos);
   EXPECT_NE(text.find("elapsed:"), std::string::npos);
+  // Per blob: kind, digest, state, bytes so far of the size, and the rate while downloading.
+  EXPECT_NE(text.find("layer    sha256:"), std::string::npos) << text;
+  EXPECT_NE(text.find("downloading"), std::string::npos) << text;
+  EXPECT_NE(text.find("50 B/100 B"), std::string::npos) << text;
+  EXPECT_NE(text.find(" B/s"), std::string::npos) << text;
+}
+
+TEST(ProgressTest, TerminalOnlyOnATty) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  ::fcntl(master, F_SETFD, FD_CLOEXEC);  // openpty has no flag for it
+  ::fcntl(slave, F_SETFD, FD_CLOEXEC);
+  FILE* tty = ::fdopen(slave, "w");
+  ASSERT_NE(tty, nullptr);
+  EXPECT_EQ(ProgressPrinter::ModeFor(tty, false), ProgressPrinter::Mode::kTerminal);
+  EXPECT_EQ(ProgressPrinter::ModeFor(tty, true), ProgressPrinter::Mode::kQuiet);
+  std::fclose(tty);
+  ::close(master);
+  FILE* file = std::tmpfile();
+  EXPECT_EQ(ProgressPrinter::ModeFor(file, false), ProgressPrinter::Mode::kPlain);
+  std::fclose(file);
 }
 
 TEST(ProgressTest, QuietPrintsNothingAndHumanBytes) {

@@ -1,7 +1,8 @@
-// Pull: resolve, documents, then the layer pipeline (pull_layers.cc), then the image record.
+// Pull: resolve, manifests, then the blob pipeline (configs and layers, pull_layers.cc), then
+// the labels and the image record.
 #include "client/pull.h"
 
-#include <set>
+#include <map>
 
 #include "client/media_types.h"
 #include "client/pull_internal.h"
@@ -27,6 +28,10 @@ class PullJob {
   Result<std::string> Document(const Descriptor& d, const char* kind, const content::Labels& labels,
                                const std::string* bytes);
   Status Manifest(const Descriptor& d, const std::string* bytes, bool unpack_this);
+  // Queues a config or layer download once; returns its task index.
+  size_t Queue(const Descriptor& d, bool is_layer);
+  // After the pipeline: layer diffID labels, the unpacked image's config label, result_.local.
+  Status Finish();
 
   Registry& registry_;
   const Reference& ref_;
@@ -34,7 +39,10 @@ class PullJob {
   const PullOptions& options_;
   PlatformMatcher matcher_;
   LayerPipeline pipeline_;
-  std::set<Digest> queued_;
+  std::map<Digest, size_t> queued_;  // task index by digest
+  std::vector<LocalImage> images_;   // the manifests pulled (configs read in Finish)
+  LocalImage unpack_;                // the platform's image (config read by the pipeline)
+  bool have_unpack_ = false;
   PullResult result_;
 };
 
@@ -55,6 +63,9 @@ Result<std::string> PullJob::Document(const Descriptor& d, const char* kind,
                                       const content::Labels& labels, const std::string* bytes) {
   content::Store& store = *services_.content;
   size_t id = options_.progress ? options_.progress->Add(kind, d.digest, d.size) : 0;
+  // Leased first: a document that is already there may have nothing else keeping it.
+  BERTH_RETURN_IF_ERROR(
+      services_.images->AddLeaseResource(pipeline_.lease, "content", d.digest.ToString()));
   std::string data;
   bool present = store.GetInfo(d.digest).ok();
   if (bytes != nullptr) {
@@ -66,16 +77,11 @@ Result<std::string> PullJob::Document(const Descriptor& d, const char* kind,
     BERTH_ASSIGN_OR_RETURN(data, registry_.FetchDocument(d));
     result_.fetched += data.size();
   }
-  BERTH_RETURN_IF_ERROR(
-      services_.images->AddLeaseResource(pipeline_.lease, "content", d.digest.ToString()));
   if (!present) {
     BERTH_RETURN_IF_ERROR(
         content::WriteBlob(store, "pull-" + d.digest.hex, data, d.digest, labels));
-  } else if (!labels.empty()) {
-    content::Info info{.digest = d.digest, .labels = labels};
-    std::vector<std::string> paths;
-    for (auto& [k, v] : labels) paths.push_back("labels." + k);
-    BERTH_RETURN_IF_ERROR(store.Update(info, paths).status());
+  } else {
+    BERTH_RETURN_IF_ERROR(AddContentLabels(store, d.digest, labels));
   }
   if (options_.progress) {
     options_.progress->SetState(id, present ? BlobState::kExists : BlobState::kDone);
@@ -83,10 +89,22 @@ Result<std::string> PullJob::Document(const Descriptor& d, const char* kind,
   return data;
 }
 
+size_t PullJob::Queue(const Descriptor& d, bool is_layer) {
+  auto [it, added] = queued_.emplace(d.digest, pipeline_.tasks.size());
+  if (!added) return it->second;
+  LayerTask task{d, {}, 0, is_layer};
+  if (is_layer) task.labels[std::string(kDistributionSource) + "." + ref_.domain] = ref_.path;
+  if (options_.progress) {
+    task.progress_id = options_.progress->Add(is_layer ? "layer" : "config", d.digest, d.size);
+  }
+  pipeline_.tasks.push_back(std::move(task));
+  return it->second;
+}
+
 Status PullJob::Manifest(const Descriptor& d, const std::string* bytes, bool unpack_this) {
   std::string data;
   if (bytes == nullptr) {
-    // Fetched (and verified) before its labels are known: stored after its children below.
+    // Fetched (and verified) before it is stored below, with its labels.
     auto local = content::ReadBlob(*services_.content, d.digest);
     if (local.ok()) {
       data = std::move(local).value();
@@ -99,45 +117,43 @@ Status PullJob::Manifest(const Descriptor& d, const std::string* bytes, bool unp
     data = *bytes;
   }
   BERTH_ASSIGN_OR_RETURN(client::Manifest m, ParseManifest(d.media_type, data));
-  BERTH_ASSIGN_OR_RETURN(std::string config_bytes, Document(m.config, "config", {}, nullptr));
-  BERTH_ASSIGN_OR_RETURN(ImageConfig config, ParseImageConfig(config_bytes));
-  if (config.diff_ids.size() != m.layers.size()) {
-    return Error(Code::kInvalidArgument, "image {}: {} layers but {} diff_ids in its config",
-                 d.digest, m.layers.size(), config.diff_ids.size());
-  }
-  LocalImage local{d, m, std::move(config), {}};
-  local.chain_ids = ChainIds(local.config.diff_ids);
-  if (unpack_this) {
-    result_.local = local;
-    if (options_.unpack) {
-      content::Info info{.digest = m.config.digest,
-                         .labels = SnapshotLabel(options_.snapshotter, local.TopChain())};
-      if (!info.labels.empty()) {
-        BERTH_RETURN_IF_ERROR(
-            services_.content->Update(info, {"labels." + info.labels.begin()->first}).status());
-      }
-    }
+  if (m.config.size > static_cast<int64_t>(kMaxDocumentSize)) {
+    return Error(Code::kResourceExhausted, "image {}: config {} is {} bytes, more than Berth reads",
+                 d.digest, m.config.digest, m.config.size);
   }
   BERTH_RETURN_IF_ERROR(Document(d, "manifest", ManifestLabels(m), &data).status());
-  for (size_t i = 0; i < m.layers.size(); ++i) {
-    const Descriptor& layer = m.layers[i];
-    if (queued_.insert(layer.digest).second) {
-      LayerTask task{layer, {}, 0};
-      task.labels[kUncompressedLabel] = local.config.diff_ids[i].ToString();
-      task.labels[std::string(kDistributionSource) + "." + ref_.domain] = ref_.path;
-      if (options_.progress)
-        task.progress_id = options_.progress->Add("layer", layer.digest, layer.size);
-      pipeline_.tasks.push_back(std::move(task));
-    }
-    if (unpack_this && options_.unpack) {
-      for (size_t t = 0; t < pipeline_.tasks.size(); ++t) {
-        if (pipeline_.tasks[t].descriptor.digest == layer.digest) {
-          pipeline_.unpack_tasks.push_back(t);
-          break;
-        }
-      }
+  // The config downloads with the layers; the unpacking starts once it is there.
+  size_t config_task = Queue(m.config, false);
+  std::vector<size_t> layer_tasks;
+  for (const Descriptor& layer : m.layers) layer_tasks.push_back(Queue(layer, true));
+  images_.push_back(LocalImage{d, m, {}, {}});
+  if (unpack_this) {
+    unpack_ = LocalImage{d, std::move(m), {}, {}};
+    have_unpack_ = true;
+    if (options_.unpack && !layer_tasks.empty()) {
+      pipeline_.unpack_image = &unpack_;
+      pipeline_.unpack_config = config_task;
+      pipeline_.unpack_tasks = std::move(layer_tasks);
     }
   }
+  return Status::Ok();
+}
+
+Status PullJob::Finish() {
+  content::Store& store = *services_.content;
+  for (LocalImage& image : images_) {
+    BERTH_RETURN_IF_ERROR(ReadImageConfig(store, image));
+    BERTH_RETURN_IF_ERROR(LabelLayers(store, image));
+  }
+  if (!have_unpack_) return Status::Ok();  // --all-platforms of an index without this platform
+  // Read by the unpack worker when it unpacked layers.
+  if (unpack_.config.raw.is_null()) BERTH_RETURN_IF_ERROR(ReadImageConfig(store, unpack_));
+  if (options_.unpack) {
+    BERTH_RETURN_IF_ERROR(
+        AddContentLabels(store, unpack_.manifest.config.digest,
+                         SnapshotLabel(options_.snapshotter, unpack_.TopChain())));
+  }
+  result_.local = unpack_;
   return Status::Ok();
 }
 
@@ -176,10 +192,8 @@ Result<PullResult> PullJob::Run() {
   pipeline_.services = &services_;
   pipeline_.options = &options_;
   pipeline_.progress = options_.progress;
-  if (options_.unpack && !result_.local.manifest.layers.empty()) {
-    pipeline_.unpack_image = &result_.local;
-  }
   BERTH_RETURN_IF_ERROR(pipeline_.Run());
+  BERTH_RETURN_IF_ERROR(Finish());
   result_.fetched += pipeline_.fetched;
   result_.layers_fetched = pipeline_.layers_fetched;
   result_.layers_unpacked = pipeline_.layers_unpacked;

@@ -4,14 +4,18 @@
 //
 //   resolve (one GET of the manifest or index) -> already there and complete? done, no work
 //   -> lease -> index: choose the platform's manifest (or every manifest with all_platforms)
-//   -> manifests and configs (documents, verified, stored with GC labels)
-//   -> layers: max_concurrent downloads at once, each streamed into the content store under
-//      ref "pull-<hex>" (an interrupted pull resumes from the bytes the ingest holds; a blob
-//      that fails its digest check is aborted, never committed)
-//   -> meanwhile one unpack thread applies layer i as soon as it is committed and layers
-//      0..i-1 are unpacked, verifying each diffID, committing snapshot chainID(i)
-//   -> image record (target = the resolved descriptor; labels point at the unpacked snapshot)
+//   -> manifests (documents, verified, stored with GC labels)
+//   -> configs and layers: max_concurrent downloads at once, configs first, each streamed into
+//      the content store under ref "pull-<hex>" (an interrupted pull resumes from the bytes the
+//      ingest holds; a blob that fails its digest check is aborted, never committed)
+//   -> meanwhile one unpack thread reads the config as soon as it is committed, then applies
+//      layer i as soon as it is committed and layers 0..i-1 are unpacked, verifying each
+//      diffID, committing snapshot chainID(i)
+//   -> layer diffID labels, the config's snapshot label, the image record (target = the
+//      resolved descriptor; labels point at the unpacked snapshot)
 //   -> lease deleted.
+// Everything the pull writes or reuses (blobs, ingests, snapshots) is added to the lease before
+// it is used, so garbage collection cannot take it before the image record refers to it.
 //
 // Only the manifest of the chosen platform is unpacked (with all_platforms: the one matching
 // `platform`, the host by default, when there is one).

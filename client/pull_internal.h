@@ -1,6 +1,6 @@
 #pragma once
-// Pull internals: the layer pipeline (concurrent downloads into the content store, unpacking in
-// order as layers land), shared by pull.cc and pull_layers.cc.
+// Pull internals: the blob pipeline (concurrent downloads of configs and layers into the content
+// store, unpacking in order as layers land), shared by pull.cc and pull_layers.cc.
 
 #include <atomic>
 #include <condition_variable>
@@ -12,10 +12,12 @@
 
 namespace berth::client {
 
+// One blob to download: a layer, or an image config.
 struct LayerTask {
   Descriptor descriptor{};
   content::Labels labels{};
   size_t progress_id = 0;
+  bool is_layer = true;
 };
 
 // What the layer pipeline needs.
@@ -26,9 +28,13 @@ struct LayerPipeline {
   std::string lease{};
   Progress* progress = nullptr;
 
+  // Configs and layers, downloaded in this order, max_concurrent at once.
   std::vector<LayerTask> tasks{};
-  // The image to unpack: its layers are tasks[unpack_tasks[i]] (empty when not unpacking).
-  const LocalImage* unpack_image = nullptr;
+  // The image to unpack (null when not unpacking): its manifest is set; the unpack worker reads
+  // its config (tasks[unpack_config]) once that is committed, then unpacks its layers
+  // (tasks[unpack_tasks[i]]) in order as they are committed.
+  LocalImage* unpack_image = nullptr;
+  size_t unpack_config = 0;
   std::vector<size_t> unpack_tasks{};
 
   std::atomic<uint64_t> fetched{0};
@@ -43,6 +49,8 @@ struct LayerPipeline {
   Status FetchOnce(LayerTask& task, bool* retry);
   void FetchWorker();
   void UnpackWorker();
+  // Blocks until tasks[i] is committed; false when the pipeline failed meanwhile.
+  bool WaitFor(size_t i);
   void Fail(const Status& status);
 
   std::mutex mu_;

@@ -1,5 +1,5 @@
-// The layer pipeline of a pull: concurrent resumable downloads into the content store, and
-// unpacking in order while later layers still download.
+// The blob pipeline of a pull: concurrent resumable downloads of configs and layers into the
+// content store, and unpacking in order while later layers still download.
 #include <thread>
 
 #include "client/pull_internal.h"
@@ -98,9 +98,9 @@ Status LayerPipeline::FetchOnce(LayerTask& task, bool* retry) {
   if (s.code() == Code::kFailedPrecondition || s.code() == Code::kDataLoss) {
     (void)store.Abort(wo.ref);  // bad bytes are never resumed
     return Error(Code::kDataLoss,
-                 "layer {}: the registry sent bytes that do not match it ({}); "
+                 "{} {}: the registry sent bytes that do not match it ({}); "
                  "nothing was committed",
-                 d.digest, s.message());
+                 task.is_layer ? "layer" : "config", d.digest, s.message());
   }
   *retry = s.code() == Code::kUnavailable && !abort_ && !Cancelled(*options);
   return s;
@@ -108,12 +108,13 @@ Status LayerPipeline::FetchOnce(LayerTask& task, bool* retry) {
 
 Status LayerPipeline::FetchLayer(LayerTask& task) {
   const Descriptor& d = task.descriptor;
+  // Leased first: a blob that is already there may have nothing else keeping it.
+  ImageStore& leases = *services->images;
+  BERTH_RETURN_IF_ERROR(leases.AddLeaseResource(lease, "content", d.digest.ToString()));
   if (services->content->GetInfo(d.digest).ok()) {
     if (progress) progress->SetState(task.progress_id, BlobState::kExists);
     return Status::Ok();
   }
-  ImageStore& leases = *services->images;
-  BERTH_RETURN_IF_ERROR(leases.AddLeaseResource(lease, "content", d.digest.ToString()));
   BERTH_RETURN_IF_ERROR(leases.AddLeaseResource(lease, "ingests", "pull-" + d.digest.hex));
   Status s;
   for (int attempt = 0, transient = 0; transient < 4; ++attempt) {
@@ -123,9 +124,10 @@ Status LayerPipeline::FetchLayer(LayerTask& task) {
     if (s.message().find("locked") == std::string::npos) ++transient;
   }
   if (progress) {
-    progress->SetState(task.progress_id, s.ok() ? BlobState::kDownloaded : BlobState::kFailed);
+    BlobState done = task.is_layer ? BlobState::kDownloaded : BlobState::kDone;
+    progress->SetState(task.progress_id, s.ok() ? done : BlobState::kFailed);
   }
-  if (s.ok()) ++layers_fetched;
+  if (s.ok() && task.is_layer) ++layers_fetched;
   return s;
 }
 
@@ -146,27 +148,31 @@ void LayerPipeline::FetchWorker() {
   }
 }
 
+bool LayerPipeline::WaitFor(size_t i) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return done_[i] != 0 || abort_; });
+  return !abort_;
+}
+
 void LayerPipeline::UnpackWorker() {
-  const LocalImage& image = *unpack_image;
+  LocalImage& image = *unpack_image;
+  if (!WaitFor(unpack_config)) return;
+  if (Status s = ReadImageConfig(*services->content, image); !s.ok()) return Fail(s);
   UnpackContext ctx{services->content,    services->snapshots, services->differ,
                     options->snapshotter, services->images,    lease};
   std::string parent;
   for (size_t i = 0; i < unpack_tasks.size(); ++i) {
     LayerTask& task = tasks[unpack_tasks[i]];
     std::string chain = image.chain_ids[i].ToString();
-    if (!services->snapshots->Stat(chain).ok()) {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return done_[unpack_tasks[i]] != 0 || abort_; });
-      if (abort_) return;
-      lock.unlock();
-      if (progress) progress->SetState(task.progress_id, BlobState::kUnpacking);
-      Status s = UnpackLayer(ctx, task.descriptor, image.config.diff_ids[i], parent, chain);
-      if (!s.ok()) {
-        if (progress) progress->SetState(task.progress_id, BlobState::kFailed);
-        return Fail(s);
-      }
-      ++layers_unpacked;
+    if (!WaitFor(unpack_tasks[i])) return;  // at once when the blob was there already
+    bool unpacked = services->snapshots->Stat(chain).ok();  // then UnpackLayer only leases it
+    if (!unpacked && progress) progress->SetState(task.progress_id, BlobState::kUnpacking);
+    Status s = UnpackLayer(ctx, task.descriptor, image.config.diff_ids[i], parent, chain);
+    if (!s.ok()) {
+      if (progress) progress->SetState(task.progress_id, BlobState::kFailed);
+      return Fail(s);
     }
+    if (!unpacked) ++layers_unpacked;
     if (progress) progress->SetState(task.progress_id, BlobState::kDone);
     parent = chain;
   }

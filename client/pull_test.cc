@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "client/media_types.h"
 #include "client/testing/test_registry.h"
 #include "common/fs.h"
@@ -207,6 +209,119 @@ TEST_F(PullTest, WithoutUnpackOnlyContent) {
   EXPECT_EQ(result->layers_unpacked, 0u);
   EXPECT_FALSE(snapshots_->Stat(result->local.TopChain()).ok());
   EXPECT_TRUE(result->image.labels.empty());
+}
+
+// Pulls from misbehaving_registry.py's images (bearer auth, user u:p).
+class MisbehavingPullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::MisbehavingRegistry::Start("any blob");
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    dir_ = std::make_unique<TempDir>(TempDir::Create("b-pull").value());
+    ASSERT_TRUE(MakeDirs(dir_->Join("scratch")).ok());
+    store_ = content::LocalStore::Open(dir_->Join("content")).value();
+    snapshots_ = snapshot::OpenSnapshotter(dir_->Join("snapshot"), "overlayfs").value();
+    differ_ = std::make_unique<snapshot::WalkingDiffer>(*store_, dir_->Join("scratch"));
+    images_ = NewMemoryImageStore();
+    services_ = {store_.get(), snapshots_.get(), differ_.get(), images_.get()};
+  }
+  void TearDown() override {
+    (void)server_->Release();  // never leave a request hanging
+    snapshots_.reset();
+  }
+
+  Result<PullResult> PullCase(const std::string& name, PullOptions options = {}) {
+    BERTH_ASSIGN_OR_RETURN(
+        Reference ref, ParseReference(fmt::format("127.0.0.1:{}/t/{}:x", server_->port(), name)));
+    RegistryOptions ro;
+    ro.hosts.plain_http = true;
+    ro.user = Credentials{"u", "p", ""};
+    BERTH_ASSIGN_OR_RETURN(auto registry, Registry::Create(ref, ro));
+    return Pull(*registry, ref, services_, options);
+  }
+
+  std::vector<snapshot::Info> Snapshots() {
+    std::vector<snapshot::Info> out;
+    EXPECT_TRUE(snapshots_
+                    ->Walk([&](const snapshot::Info& info) {
+                      out.push_back(info);
+                      return Status::Ok();
+                    })
+                    .ok());
+    return out;
+  }
+
+  std::unique_ptr<testing::MisbehavingRegistry> server_;
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<content::LocalStore> store_;
+  std::unique_ptr<snapshot::Snapshotter> snapshots_;
+  std::unique_ptr<snapshot::Differ> differ_;
+  std::unique_ptr<MemoryImageStore> images_;
+  PullServices services_;
+};
+
+// The registry holds the second layer back until the first is unpacked: a pipeline that
+// unpacked only after every download would never get there.
+TEST_F(MisbehavingPullTest, UnpacksEarlyLayersWhileLaterOnesDownload) {
+  std::atomic<bool> done{false};
+  Result<PullResult> result = Status(Code::kUnknown, "not run");
+  std::thread puller([&] {
+    result = PullCase("gated");
+    done = true;
+  });
+  bool first_unpacked = false;
+  for (int i = 0; i < 300 && !first_unpacked && !done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (const snapshot::Info& info : Snapshots()) {
+      if (info.kind == snapshot::Kind::kCommitted) first_unpacked = true;
+    }
+  }
+  // Meanwhile everything written so far is held by the pull's lease: blobs, the ingest of the
+  // layer still downloading, and the snapshots.
+  std::vector<std::string> leases = images_->Leases();
+  std::map<std::string, int> kinds;
+  if (leases.size() == 1) {
+    for (auto& [type, id] : images_->LeaseResources(leases[0])) ++kinds[type];
+  }
+  ASSERT_TRUE(server_->Release().ok());
+  puller.join();
+  EXPECT_TRUE(first_unpacked) << "layer 1 was not unpacked while layer 2 was downloading";
+  EXPECT_EQ(leases.size(), 1u);
+  EXPECT_GE(kinds["content"], 3);  // config and both layers
+  EXPECT_EQ(kinds["ingests"], 3);  // one per blob fetched: config and both layers
+  EXPECT_GE(kinds["snapshots/overlayfs"], 2);  // the extraction key and the committed chain
+  EXPECT_TRUE(images_->Leases().empty()) << "the lease outlived the pull";
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->layers_fetched, 2u);
+  EXPECT_EQ(result->layers_unpacked, 2u);
+  EXPECT_TRUE(snapshots_->Stat(result->local.TopChain()).ok());
+}
+
+TEST_F(MisbehavingPullTest, LayerWithWrongDiffIdIsNotCommitted) {
+  auto result = PullCase("baddiff");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kDataLoss) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("diffID"), std::string::npos)
+      << result.status().message();
+  EXPECT_TRUE(Snapshots().empty()) << "a snapshot was left behind";
+  EXPECT_TRUE(images_->List().value().empty());
+  EXPECT_TRUE(images_->Leases().empty());
+}
+
+TEST_F(MisbehavingPullTest, DownloadsAtMostMaxConcurrentLayersAtOnce) {
+  auto two = PullCase("slow", {.max_concurrent = 2, .unpack = false});
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(two->layers_fetched, 6u);
+  EXPECT_EQ(server_->MaxInflight().value(), 2);
+  // Into an empty store with the default limit: 3 at once.
+  ASSERT_TRUE(server_->ClearLog().ok());
+  store_ = content::LocalStore::Open(dir_->Join("content2")).value();
+  services_.content = store_.get();
+  auto three = PullCase("slow", {.unpack = false});
+  ASSERT_TRUE(three.ok()) << three.status().ToString();
+  EXPECT_EQ(three->layers_fetched, 6u);
+  EXPECT_EQ(server_->MaxInflight().value(), 3);
 }
 
 }  // namespace

@@ -123,15 +123,18 @@ Result<HttpResponse> Registry::Send(Host& host, HttpRequest request, std::string
     request.url = first_url;
     HttpResponse response;
     bool same_origin = true;
+    std::string sent_auth;  // the Authorization of the last hop
     for (int hop = 0;; ++hop) {
       auto origin = OriginOf(request.url);
       if (!origin.ok()) return origin.status();
       same_origin = *origin == host.origin;
       request.headers = base_headers;
       request.tls = same_origin ? &host.config->tls : &host.foreign_tls;
+      sent_auth.clear();
       if (same_origin) {
         for (auto& h : host.config->headers) request.headers.push_back(h);
         if (auto auth = host.auth->HeaderFor(request.url, scope)) {
+          sent_auth = *auth;
           request.headers.emplace_back("Authorization", *auth);
         }
       }
@@ -144,7 +147,7 @@ Result<HttpResponse> Registry::Send(Host& host, HttpRequest request, std::string
       BERTH_ASSIGN_OR_RETURN(request.url, ResolveUrl(request.url, *location));
     }
     if (response.status != 401 || !same_origin || auth_round >= 2) return response;
-    BERTH_RETURN_IF_ERROR(host.auth->HandleUnauthorized(session->http, response, scope));
+    BERTH_RETURN_IF_ERROR(host.auth->HandleUnauthorized(session->http, response, scope, sent_auth));
     if (request.source != nullptr && request.source->rewind) {
       BERTH_RETURN_IF_ERROR(request.source->rewind());
     }

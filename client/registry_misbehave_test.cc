@@ -7,6 +7,8 @@
 #include "client/media_types.h"
 #include "client/registry.h"
 #include "client/testing/test_registry.h"
+#include "common/fs.h"
+#include "common/temp_dir.h"
 
 namespace berth::client {
 namespace {
@@ -97,6 +99,126 @@ TEST_F(MisbehaveTest, RedirectToAnotherHostGetsNoAuthorization) {
   EXPECT_TRUE(registry_saw_token);
 }
 
+// The second host of a cross-origin redirect answers 401 with a bearer challenge of its own:
+// the client neither asks that realm for a token nor sends it any credentials.
+TEST_F(MisbehaveTest, RedirectedHostChallengingGetsNoCredentials) {
+  auto r = Open("redirect401");
+  StringTarget t;
+  Status s = r->FetchBlob(desc_, 0, t, true);
+  EXPECT_EQ(s.code(), Code::kUnauthenticated) << s.ToString();
+  EXPECT_TRUE(t.data.empty());
+  auto other = Requests(server_->other_port());
+  ASSERT_EQ(other.size(), 1u);  // the redirected GET only: no token request
+  EXPECT_TRUE(std::string(other[0]["path"]).starts_with("/deny/"));
+  EXPECT_EQ(other[0]["authorization"], "");
+  int token_requests = 0;
+  for (auto& req : Requests(server_->port())) {
+    if (std::string(req["path"]).starts_with("/token")) ++token_requests;
+  }
+  EXPECT_EQ(token_requests, 1);  // the registry's own challenge, once
+}
+
+TEST_F(MisbehaveTest, ManifestRequestsAcceptEveryDocumentType) {
+  auto r = Open("data");
+  ASSERT_TRUE(r->Resolve(r->reference()).ok());
+  bool seen = false;
+  for (auto& req : Requests(server_->port())) {
+    if (std::string(req["path"]).find("/manifests/") == std::string::npos) continue;
+    seen = true;
+    std::string accept = req["accept"];
+    for (std::string_view type : {media::kOciIndex, media::kOciManifest, media::kDockerManifestList,
+                                  media::kDockerManifest}) {
+      EXPECT_NE(accept.find(type), std::string::npos) << type << " missing in " << accept;
+    }
+  }
+  EXPECT_TRUE(seen);
+}
+
+// A registry serving over https redirects a blob to plain http: the credentials stay behind.
+TEST_F(MisbehaveTest, HttpsToHttpRedirectCarriesNoCredentials) {
+  auto dir = TempDir::Create("b-tls").value();
+  auto tls = testing::MakeTlsFiles(dir.path());
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  auto secure = MisbehavingRegistry::Start(blob_, &*tls);
+  ASSERT_TRUE(secure.ok()) << secure.status().ToString();
+  std::string host = fmt::format("127.0.0.1:{}", (*secure)->tls_port());
+  std::string hosts = dir.Join("certs.d");
+  ASSERT_TRUE(MakeDirs(hosts + "/" + host).ok());
+  ASSERT_TRUE(WriteFileAtomic(hosts + "/" + host + "/hosts.toml",
+                              fmt::format("ca = \"{}\"\n", tls->ca_cert))
+                  .ok());
+  RegistryOptions options;
+  options.hosts.hosts_dir = hosts;
+  options.user = Credentials{"u", "p", ""};
+  auto r = Registry::Create(ParseReference(host + "/t/downgrade:x").value(), options).value();
+  StringTarget t;
+  Status s = r->FetchBlob(desc_, 0, t, true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto log = nlohmann::json::parse((*secure)->Log().value());
+  bool https_saw_token = false, http_hop = false;
+  for (auto& req : log) {
+    if (req["port"] == (*secure)->tls_port() && req["authorization"] == "Bearer tok") {
+      https_saw_token = true;
+    }
+    if (req["port"] == (*secure)->other_port()) {
+      http_hop = true;
+      EXPECT_EQ(req["authorization"], "") << req.dump();
+    }
+  }
+  EXPECT_TRUE(https_saw_token);
+  EXPECT_TRUE(http_hop);
+}
+
+// A mirror from hosts.toml is asked first; the upstream's credentials (--user) never go to it.
+TEST_F(MisbehaveTest, MirrorFirstWithoutTheUpstreamsCredentials) {
+  auto dir = TempDir::Create("b-mirror").value();
+  std::string host = fmt::format("127.0.0.1:{}", server_->port());
+  ASSERT_TRUE(MakeDirs(dir.Join(host)).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir.Join(host + "/hosts.toml"),
+                              fmt::format("server = \"http://{}\"\n[host.\"http://127.0.0.1:{}\"]\n"
+                                          "capabilities = [\"pull\"]\n",
+                                          host, server_->other_port()))
+                  .ok());
+  RegistryOptions options;
+  options.hosts.hosts_dir = dir.path();
+  options.user = Credentials{"u", "p", ""};
+  auto r = Registry::Create(ParseReference(host + "/t/data:x").value(), options).value();
+  ASSERT_EQ(r->hosts().size(), 2u);
+  EXPECT_TRUE(r->hosts()[0].mirror);
+  StringTarget t;
+  ASSERT_TRUE(r->FetchBlob(desc_, 0, t, true).ok());
+  EXPECT_EQ(t.data, blob_);
+  auto mirror = Requests(server_->other_port());
+  ASSERT_EQ(mirror.size(), 1u);
+  EXPECT_EQ(mirror[0]["authorization"], "");
+  EXPECT_TRUE(Requests(server_->port()).empty()) << "the upstream was asked";
+  // Resolving is not a capability of this mirror: the upstream answers (with its token).
+  ASSERT_TRUE(r->Resolve(r->reference()).ok());
+  EXPECT_FALSE(Requests(server_->port()).empty());
+}
+
+// A push whose upload Location points at another host: the upload goes there without the
+// registry's token.
+TEST_F(MisbehaveTest, UploadLocationOnAnotherHostGetsNoCredentials) {
+  auto r = Open("uploadaway");
+  ReadAtFn read = [&](uint64_t offset, void* buffer, size_t size) -> Result<size_t> {
+    size_t n = offset >= blob_.size() ? 0 : std::min<size_t>(size, blob_.size() - offset);
+    std::memcpy(buffer, blob_.data() + offset, n);
+    return n;
+  };
+  auto pushed = r->PushBlob(desc_, read);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  auto other = Requests(server_->other_port());
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0]["method"], "PUT");
+  EXPECT_EQ(other[0]["authorization"], "");
+  bool post_with_token = false;
+  for (auto& req : Requests(server_->port())) {
+    if (req["method"] == "POST" && req["authorization"] == "Bearer tok") post_with_token = true;
+  }
+  EXPECT_TRUE(post_with_token);
+}
+
 TEST_F(MisbehaveTest, SameOriginRedirectKeepsAuthorization) {
   auto r = Open("sameredirect");
   StringTarget t;
@@ -166,6 +288,12 @@ TEST_F(MisbehaveTest, AmbiguousOrLyingManifestsAreRefused) {
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Code::kInvalidArgument);
   EXPECT_NE(a.status().message().find("ambiguous"), std::string::npos);
+  // The registry's Content-Type and the document's own mediaType disagree.
+  auto mismatch = Open("mismatch");
+  auto m = mismatch->Resolve(mismatch->reference());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("disagrees"), std::string::npos) << m.status().message();
   auto liar = Open("liar");
   auto l = liar->Resolve(liar->reference());
   ASSERT_FALSE(l.ok());

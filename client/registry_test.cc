@@ -7,6 +7,7 @@
 #include "client/platform.h"
 #include "client/testing/test_registry.h"
 #include "common/fs.h"
+#include "common/temp_dir.h"
 
 namespace berth::client {
 namespace {
@@ -157,48 +158,29 @@ TEST_F(RegistryTest, PushesBlobsMountsAndManifestsThenPullsThemBack) {
 }
 
 TEST_F(RegistryTest, MultiPlatformIndex) {
-  auto src = Open("berth/busybox:latest");
-  auto host_manifest = src->Resolve(src->reference()).value();
-  Manifest m = ParseManifest(host_manifest.descriptor.media_type, host_manifest.bytes).value();
-  auto dst = Open("berth/multi:latest");
-  // A second platform: same layers, a config that says arm64/s390x-ish.
-  auto config = nlohmann::json::parse(src->FetchDocument(m.config).value());
-  std::string other_arch = HostPlatform().architecture == "arm64" ? "amd64" : "arm64";
-  config["architecture"] = other_arch;
-  std::string other_config = config.dump();
-  Manifest other = m;
-  other.config = DescribeBytes(media::kOciConfig, other_config);
-  ASSERT_TRUE(dst->PushBlob(other.config, ReadString(other_config)).ok());
-  ASSERT_TRUE(dst->PushBlob(m.config, ReadString(src->FetchDocument(m.config).value())).ok());
-  for (const Descriptor& l : m.layers) {
-    ASSERT_TRUE(dst->PushBlob(l, ReadString(""), {.mount_from = {"berth/busybox"}}).ok());
-  }
-  std::string other_bytes = Serialize(other);
-  Descriptor other_desc = DescribeBytes(media::kOciManifest, other_bytes);
-  ASSERT_TRUE(dst->PushManifest(other_desc.digest.ToString(), other_desc, other_bytes).ok());
-  ASSERT_TRUE(dst->PushManifest(host_manifest.descriptor.digest.ToString(),
-                                host_manifest.descriptor, host_manifest.bytes)
-                  .ok());
-  Index index;
-  Descriptor a = host_manifest.descriptor, b = other_desc;
-  a.platform = HostPlatform();
-  b.platform = Platform{.os = "linux", .architecture = other_arch};
-  index.manifests = {b, a};
-  std::string index_bytes = Serialize(index);
-  Descriptor index_desc = DescribeBytes(media::kOciIndex, index_bytes);
-  ASSERT_TRUE(dst->PushManifest("latest", index_desc, index_bytes).ok());
-
-  auto resolved = dst->Resolve(dst->reference());
+  // The fixture's index: this host's busybox and the other of amd64/arm64, sharing the layer.
+  auto r = Open("berth/multi:latest");
+  auto resolved = r->Resolve(r->reference());
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
   EXPECT_EQ(resolved->descriptor.media_type, media::kOciIndex);
   Document doc = ParseDocument(resolved->descriptor.media_type, resolved->bytes).value();
   ASSERT_TRUE(doc.is_index());
-  EXPECT_EQ(SelectManifest(doc.index(), PlatformMatcher(HostPlatform()))->digest,
-            host_manifest.descriptor.digest);
-  EXPECT_EQ(SelectManifest(doc.index(), PlatformMatcher(*b.platform))->digest, other_desc.digest);
-  auto fetched = dst->FetchDocument(other_desc);
-  ASSERT_TRUE(fetched.ok()) << fetched.status().ToString();
-  EXPECT_EQ(*fetched, other_bytes);
+  ASSERT_EQ(doc.index().manifests.size(), 2u);
+  auto host = SelectManifest(doc.index(), PlatformMatcher(HostPlatform()));
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  std::string other_arch = HostPlatform().architecture == "amd64" ? "arm64" : "amd64";
+  auto other = SelectManifest(doc.index(), PlatformMatcher(Platform{"linux", other_arch}));
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_NE(host->digest, other->digest);
+  // The host's manifest is berth/busybox:latest's; the other one's config says its platform.
+  auto busybox = Open("berth/busybox:latest");
+  EXPECT_EQ(host->digest, busybox->Resolve(busybox->reference())->descriptor.digest);
+  auto other_bytes = r->FetchDocument(*other);
+  ASSERT_TRUE(other_bytes.ok()) << other_bytes.status().ToString();
+  Manifest m = ParseManifest(other->media_type, *other_bytes).value();
+  auto config = ParseImageConfig(r->FetchDocument(m.config).value());
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->platform.architecture, other_arch);
 }
 
 // htpasswd basic auth behind TLS with a CA made by the test.
@@ -277,6 +259,40 @@ TEST_F(SecureRegistryTest, CredentialsFromDockerConfigPushAndPull) {
   auto resolved = (*r)->Resolve((*r)->reference());
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
   EXPECT_EQ(resolved->descriptor.digest, d.digest);
+}
+
+// TLS settings from a registry's hosts.toml: its CA, a client certificate for a registry that
+// demands one, and skip_verify.
+TEST(RegistryTlsTest, CaClientCertificateAndSkipVerifyFromHostsToml) {
+  auto registry = TestRegistry::Start({.tls = true, .client_certs = true});
+  ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+  const std::string& host = (*registry)->host();
+  const testing::TlsFiles& tls = (*registry)->tls();
+  auto dir = TempDir::Create("b-hosts").value();
+  ASSERT_TRUE(MakeDirs(dir.Join(host)).ok());
+  auto resolve = [&](const std::string& hosts_toml) -> Status {
+    BERTH_RETURN_IF_ERROR(WriteFileAtomic(dir.Join(host + "/hosts.toml"), hosts_toml));
+    RegistryOptions options;
+    options.hosts.hosts_dir = dir.path();
+    BERTH_ASSIGN_OR_RETURN(
+        auto r, Registry::Create(ParseReference(host + "/berth/none:v1").value(), options));
+    return r->Resolve(r->reference()).status();
+  };
+  // The CA alone: the registry refuses the handshake without a client certificate.
+  Status no_client = resolve(fmt::format("ca = \"{}\"\n", tls.ca_cert));
+  EXPECT_EQ(no_client.code(), Code::kUnavailable) << no_client.ToString();
+  // With the client certificate the registry answers (it has no such image).
+  Status with_client = resolve(fmt::format("ca = \"{}\"\nclient = [[\"{}\", \"{}\"]]\n",
+                                           tls.ca_cert, tls.client_cert, tls.client_key));
+  EXPECT_EQ(with_client.code(), Code::kNotFound) << with_client.ToString();
+  // Without the CA: untrusted, unless skip_verify.
+  Status untrusted =
+      resolve(fmt::format("client = [\"{}\", \"{}\"]\n", tls.client_cert, tls.client_key));
+  EXPECT_NE(untrusted.message().find("TLS certificate not trusted"), std::string::npos)
+      << untrusted.ToString();
+  Status skipped = resolve(fmt::format("skip_verify = true\nclient = [\"{}\", \"{}\"]\n",
+                                       tls.client_cert, tls.client_key));
+  EXPECT_EQ(skipped.code(), Code::kNotFound) << skipped.ToString();
 }
 
 }  // namespace

@@ -61,6 +61,18 @@ struct SpawnOptions {
   int parent_death_signal = 0;
   // Working directory of the child; empty = the parent's.
   std::string cwd{};
+
+  // Least privilege, applied in the child just before exec (in this order):
+  // Capabilities the child may keep, as a mask of (1 << CAP_x): every other capability leaves
+  // its bounding set (so a root child's permitted set after exec is at most this mask) and its
+  // inheritable and ambient sets are cut to the mask. nullopt = keep every capability. Dropping
+  // needs CAP_SETPCAP in the parent.
+  std::optional<uint64_t> capabilities{};
+  // PR_SET_NO_NEW_PRIVS: exec can never grant privileges (setuid bits, file capabilities).
+  bool no_new_privs = false;
+  // A Landlock ruleset (landlock_create_ruleset) the child restricts itself with; needs
+  // no_new_privs. -1 = none. The caller keeps owning the fd.
+  int landlock_ruleset_fd = -1;
 };
 
 // Owns a child process. Movable, not copyable; not thread-safe (one owner thread at a time).

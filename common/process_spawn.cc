@@ -1,5 +1,6 @@
 // ChildProcess::Spawn: fork + exec with exactly the requested fds.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 #include "common/process.h"
@@ -20,7 +22,7 @@ struct ChildError {
   int step;
   int err;
 };
-enum Step { kSetsid, kSetpgid, kPdeathsig, kDup, kChdir, kExec };
+enum Step { kSetsid, kSetpgid, kPdeathsig, kDup, kChdir, kCapabilities, kNoNewPrivs, kLandlock, kExec };
 
 // Everything the child needs, prepared before fork so the child only makes system calls.
 struct Plan {
@@ -35,7 +37,35 @@ struct Plan {
   int death_signal;
   pid_t parent;
   const char* cwd;  // nullptr: keep
+  bool drop_capabilities;
+  uint64_t capabilities;  // kept when drop_capabilities
+  int last_capability;    // /proc/sys/kernel/cap_last_cap
+  bool no_new_privs;
+  int landlock_ruleset_fd;
 };
+
+// Cuts the bounding, ambient and inheritable sets to `keep` (raw system calls only).
+bool DropCapabilities(uint64_t keep, int last) {
+  for (int cap = 0; cap <= last; ++cap) {
+    if ((keep >> cap) & 1) continue;
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      return false;
+    }
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return false;
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  for (int i = 0; i < 2; ++i) {
+    uint32_t mask = static_cast<uint32_t>(keep >> (32 * i));
+    data[i].inheritable &= mask;
+    data[i].permitted &= mask;
+    data[i].effective &= mask;
+  }
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
 
 [[noreturn]] void ChildFail(int error_fd, Step step) {
   ChildError e{step, errno};
@@ -83,6 +113,16 @@ struct Plan {
     }
   }
   if (p.cwd != nullptr && ::chdir(p.cwd) != 0) ChildFail(error_fd, kChdir);
+  if (p.drop_capabilities && !DropCapabilities(p.capabilities, p.last_capability)) {
+    ChildFail(error_fd, kCapabilities);
+  }
+  if (p.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    ChildFail(error_fd, kNoNewPrivs);
+  }
+  if (p.landlock_ruleset_fd >= 0 &&
+      ::syscall(SYS_landlock_restrict_self, p.landlock_ruleset_fd, 0) != 0) {
+    ChildFail(error_fd, kLandlock);
+  }
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -109,6 +149,19 @@ Result<std::string> FindProgram(const std::string& name) {
     path.remove_prefix(colon + 1);
   }
   return Error(Code::kNotFound, "spawn {}: executable not found in PATH", name);
+}
+
+// The highest capability number this kernel knows.
+int LastCapability() {
+  static const int last = [] {
+    int value = CAP_LAST_CAP;
+    if (FILE* f = std::fopen("/proc/sys/kernel/cap_last_cap", "re")) {
+      if (std::fscanf(f, "%d", &value) != 1) value = CAP_LAST_CAP;
+      std::fclose(f);
+    }
+    return value;
+  }();
+  return last;
 }
 
 Status CheckFd(int fd, bool std_stream) {
@@ -151,6 +204,11 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
   plan.death_signal = options.parent_death_signal;
   plan.parent = ::getpid();
   plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  plan.drop_capabilities = options.capabilities.has_value();
+  plan.capabilities = options.capabilities.value_or(~uint64_t{0});
+  plan.last_capability = LastCapability();
+  plan.no_new_privs = options.no_new_privs;
+  plan.landlock_ruleset_fd = options.landlock_ruleset_fd;
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "spawn " + path + ": pipe");
@@ -192,6 +250,15 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
         break;
       case kChdir:
         what = "chdir " + options.cwd;
+        break;
+      case kCapabilities:
+        what = "dropping capabilities for " + path;
+        break;
+      case kNoNewPrivs:
+        what = "prctl(PR_SET_NO_NEW_PRIVS) for " + path;
+        break;
+      case kLandlock:
+        what = "landlock_restrict_self for " + path;
         break;
       default:
         what = "exec " + path;

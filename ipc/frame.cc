@@ -43,8 +43,11 @@ void AppendFrame(std::string& out, uint32_t stream_id, FrameType type, uint8_t f
 }
 
 void FrameDecoder::Feed(const char* data, size_t size, std::vector<UniqueFd> fds) {
-  uint64_t arrival = consumed_total_ + (buffer_.size() - read_pos_) + skip_remaining_;
-  if (!fds.empty()) pending_fds_.push_back({arrival, std::move(fds)});
+  // A unix socket read may glue bytes sent without fds in front of the message that carried
+  // them, but always stops right after that message: the fds belong to the frame holding the
+  // last byte read (the sender starts each fd-carrying message with its frame).
+  uint64_t last_byte = consumed_total_ + buffered() + (size > 0 ? size - 1 : 0);
+  if (!fds.empty()) pending_fds_.push_back({last_byte, std::move(fds)});
   // Discard what belongs to an oversize body without buffering it.
   if (skip_remaining_ > 0) {
     size_t skip = static_cast<size_t>(std::min<uint64_t>(skip_remaining_, size));
@@ -82,9 +85,9 @@ std::optional<Frame> FrameDecoder::Next() {
     read_pos_ += kHeaderSize + header.length;
     consumed_total_ += kHeaderSize + header.length;
   }
-  // Hand over fds that arrived at or before this frame's start (the sender attaches them to the
-  // first byte of the frame they belong to).
-  while (!pending_fds_.empty() && pending_fds_.front().offset <= frame_start) {
+  // Hand over the fds that arrived with a byte of this frame (or of an earlier one).
+  uint64_t frame_end = frame_start + kHeaderSize + header.length;
+  while (!pending_fds_.empty() && pending_fds_.front().offset < frame_end) {
     for (auto& fd : pending_fds_.front().fds) frame.fds.push_back(std::move(fd));
     pending_fds_.erase(pending_fds_.begin());
   }

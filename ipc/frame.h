@@ -52,8 +52,9 @@ void AppendFrame(std::string& out, uint32_t stream_id, FrameType type, uint8_t f
 
 class FrameDecoder {
  public:
-  // Appends received bytes; fds received with them belong to the first frame whose header starts
-  // in or after this fragment.
+  // Appends received bytes; fds received with them belong to the frame holding the fragment's
+  // last byte (a socket read ends with the message that carried fds, but may start with earlier
+  // bytes sent without any).
   void Feed(const char* data, size_t size, std::vector<UniqueFd> fds = {});
   // The next complete frame, or nullopt when more bytes are needed.
   std::optional<Frame> Next();
@@ -68,7 +69,7 @@ class FrameDecoder {
   uint64_t consumed_total_ = 0;  // absolute stream offset of buffer_[read_pos_]
   uint64_t skip_remaining_ = 0;  // bytes of an oversize body still to discard
   struct PendingFds {
-    uint64_t offset;  // absolute stream offset where these fds arrived
+    uint64_t offset;  // absolute stream offset of the last byte read with these fds
     std::vector<UniqueFd> fds;
   };
   std::vector<PendingFds> pending_fds_;

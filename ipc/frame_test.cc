@@ -100,5 +100,28 @@ TEST(FrameTest, FdsAttachToTheFrameTheyArriveWith) {
   EXPECT_TRUE(b->fds[0].valid());
 }
 
+// The kernel glues bytes sent without fds in front of the message that carried fds in one read
+// (and stops after it): the fds belong to the frame holding the last byte read, also when only
+// the start of that frame arrived.
+TEST(FrameTest, FdsGluedBehindAnEarlierFrameGoToTheLastFrame) {
+  std::string first = MakeFrame(1, FrameType::kData, 0, "one");
+  std::string second = MakeFrame(3, FrameType::kData, 0, "two");
+  std::string third = MakeFrame(5, FrameType::kData, 0, "three");
+  std::string glued = first + second + third.substr(0, 4);
+  FrameDecoder decoder;
+  std::vector<UniqueFd> fds;
+  fds.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  decoder.Feed(glued.data(), glued.size(), std::move(fds));
+  decoder.Feed(third.data() + 4, third.size() - 4);
+  auto a = decoder.Next();
+  auto b = decoder.Next();
+  auto c = decoder.Next();
+  ASSERT_TRUE(a && b && c);
+  EXPECT_TRUE(a->fds.empty());
+  EXPECT_TRUE(b->fds.empty());
+  ASSERT_EQ(c->fds.size(), 1u);
+  EXPECT_EQ(c->header.stream_id, 5u);
+}
+
 }  // namespace
 }  // namespace berth::ipc

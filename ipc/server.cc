@@ -18,7 +18,8 @@ Server::Server(EventLoop& loop) : loop_(loop) {
 Server::~Server() { Close(); }
 
 void Server::Register(std::string service, std::string method, Handler handler) {
-  services_[std::move(service)][std::move(method)] = std::move(handler);
+  auto stats = std::make_shared<MethodStats>(service, method);
+  services_[std::move(service)][std::move(method)] = {std::move(handler), std::move(stats)};
 }
 
 void Server::SetPeerPolicy(std::function<bool(const PeerCredentials&)> admit) {
@@ -26,7 +27,8 @@ void Server::SetPeerPolicy(std::function<bool(const PeerCredentials&)> admit) {
 }
 
 const Handler* Server::FindHandler(const std::string& service, const std::string& method,
-                                   Status* not_found) const {
+                                   Status* not_found,
+                                   std::shared_ptr<MethodStats>* stats) const {
   auto svc = services_.find(service);
   if (svc == services_.end()) {
     *not_found = Status(Code::kUnimplemented, "service " + service);
@@ -37,7 +39,14 @@ const Handler* Server::FindHandler(const std::string& service, const std::string
     *not_found = Status(Code::kUnimplemented, "method " + method);
     return nullptr;
   }
-  return &m->second;
+  if (stats != nullptr) *stats = m->second.stats;
+  return &m->second.handler;
+}
+
+void Server::CollectMetrics(metrics::Families& out) const {
+  for (const auto& [service, methods] : services_) {
+    for (const auto& [method, entry] : methods) entry.stats->AppendTo(out);
+  }
 }
 
 Status Server::Listen(const std::string& path) {

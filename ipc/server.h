@@ -12,6 +12,8 @@
 //
 // Peers are checked with SO_PEERCRED when they connect: by default only root and the server's
 // own uid are served; others are disconnected without a reply, as containerd does.
+//
+// Every registered method is counted (ipc/method_stats.h); CollectMetrics() reports the counts.
 
 #include <functional>
 #include <map>
@@ -19,9 +21,11 @@
 #include <set>
 #include <string>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "ipc/event_loop.h"
+#include "ipc/method_stats.h"
 #include "ipc/server_call.h"
 
 namespace berth::ipc {
@@ -46,10 +50,13 @@ class Server {
 
   const std::string& path() const { return path_; }
   size_t connection_count() const { return connections_.size(); }
+  // Appends the request metrics of every method called so far (berth_ipc_*).
+  void CollectMetrics(metrics::Families& out) const;
 
   // Used by ServerConnection.
+  // The handler of service/method and its counters, or nullptr with `not_found` set.
   const Handler* FindHandler(const std::string& service, const std::string& method,
-                             Status* not_found) const;
+                             Status* not_found, std::shared_ptr<MethodStats>* stats = nullptr) const;
   bool Admit(const PeerCredentials& peer) const { return admit_(peer); }
   void Forget(ServerConnection* connection) { connections_.erase(connection); }
 
@@ -61,7 +68,11 @@ class Server {
   std::string path_;
   UniqueFd listener_;
   uv_poll_t* poll_ = nullptr;
-  std::map<std::string, std::map<std::string, Handler>, std::less<>> services_;
+  struct Method {
+    Handler handler;
+    std::shared_ptr<MethodStats> stats;
+  };
+  std::map<std::string, std::map<std::string, Method>, std::less<>> services_;
   std::function<bool(const PeerCredentials&)> admit_;
   std::map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;
 };

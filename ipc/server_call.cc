@@ -69,6 +69,8 @@ void ServerCall::FinishOnLoop(ServerConnection& conn, const Status& status,
                               bool as_stream_close) {
   if (finished_) return;
   finished_ = true;
+  if (stats_) stats_->Sent(payload.size());
+  RecordEnd(as_stream_close ? Code::kOk : status.code());
   if (as_stream_close) {
     conn.SendFrame(stream_id_, FrameType::kData, kFlagRemoteClosed | kFlagNoData, {});
   } else {
@@ -78,6 +80,12 @@ void ServerCall::FinishOnLoop(ServerConnection& conn, const Status& status,
   on_message_ = nullptr;
   on_remote_close_ = nullptr;
   on_cancel_ = nullptr;
+}
+
+void ServerCall::RecordEnd(Code code) {
+  if (end_recorded_ || !stats_) return;
+  end_recorded_ = true;
+  stats_->Finished(code, std::chrono::steady_clock::now() - received_at_);
 }
 
 size_t ServerCall::QueuedOutputBytes() const {
@@ -90,6 +98,7 @@ void ServerCall::Send(std::string payload, std::vector<UniqueFd> fds) {
   RunOnLoop([self = shared_from_this(), payload = std::move(payload),
              shared_fds](ServerConnection& conn) {
     if (self->finished_) return;
+    if (self->stats_) self->stats_->Sent(payload.size());
     conn.SendFrame(self->stream_id_, FrameType::kData, 0, payload, std::move(*shared_fds));
   });
 }
@@ -146,6 +155,7 @@ void ServerCall::DeliverData(std::string payload, bool has_payload, bool remote_
 
 void ServerCall::Cancel(const Status& reason) {
   auto keep = shared_from_this();
+  if (!finished_) RecordEnd(reason.code());
   auto on_cancel = std::move(on_cancel_);
   on_message_ = nullptr;
   on_remote_close_ = nullptr;

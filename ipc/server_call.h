@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "ipc/method_stats.h"
 #include "ipc/unix_socket.h"
 
 namespace berth::ipc {
@@ -76,11 +77,17 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   void DeliverData(std::string payload, bool has_payload, bool remote_closed);
   void Cancel(const Status& reason);
   bool remote_closed() const { return remote_closed_; }
+  // The counters of this call's method: the call reports its end, latency and bytes to them.
+  void SetStats(std::shared_ptr<MethodStats> stats) { stats_ = std::move(stats); }
+  void CountReceived(size_t bytes) {
+    if (stats_) stats_->Received(bytes);
+  }
 
  private:
   void RunOnLoop(std::function<void(ServerConnection&)> fn);
   void FinishOnLoop(ServerConnection& conn, const Status& status, const std::string& payload,
                     std::vector<UniqueFd> fds, bool as_stream_close);
+  void RecordEnd(Code code);
 
   std::weak_ptr<ServerConnection> connection_;
   uint32_t stream_id_;
@@ -91,6 +98,9 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   std::vector<UniqueFd> fds_;
   PeerCredentials peer_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::chrono::steady_clock::time_point received_at_ = std::chrono::steady_clock::now();
+  std::shared_ptr<MethodStats> stats_;
+  bool end_recorded_ = false;
 
   // loop-thread state
   bool finished_ = false;

@@ -109,7 +109,8 @@ void ServerConnection::OnRequest(Frame&& frame) {
   }
   std::string service(request.service), method(request.method);
   Status not_found;
-  const Handler* handler = server_.FindHandler(service, method, &not_found);
+  std::shared_ptr<MethodStats> stats;
+  const Handler* handler = server_.FindHandler(service, method, &not_found, &stats);
   if (handler == nullptr) {
     SendStatus(id, not_found);
     return;
@@ -118,6 +119,8 @@ void ServerConnection::OnRequest(Frame&& frame) {
   auto call = std::make_shared<ServerCall>(
       weak_from_this(), id, std::move(service), std::move(method), std::move(request.metadata),
       std::string(request.payload), std::move(frame.fds), peer_, remote_open);
+  stats->Received(request.payload.size());
+  call->SetStats(std::move(stats));
   calls_[id] = call;
   if (request.timeout_nano > 0) ArmDeadline(call, request.timeout_nano);
   (*handler)(call);
@@ -161,6 +164,7 @@ void ServerConnection::OnData(Frame&& frame) {
   }
   bool remote_closed = (frame.header.flags & kFlagRemoteClosed) != 0;
   bool has_payload = (frame.header.flags & kFlagNoData) == 0;
+  it->second->CountReceived(frame.body.size());
   it->second->DeliverData(std::move(frame.body), has_payload, remote_closed);
 }
 

@@ -13,7 +13,10 @@ PACKAGES=(
   libcli11-dev libisal-dev libzstd-dev zlib1g-dev libsystemd-dev
   # runtime and tests
   runc crun containerd docker-registry skopeo umoci busybox-static
-  util-linux procps iproute2 tmux openssl curl ca-certificates python3
+  util-linux procps iproute2 tmux openssl curl ca-certificates python3 strace
+  # operations: promtool checks the metrics, systemd-nspawn boots the units under a real
+  # systemd (tests/systemd/), debootstrap makes the root of scripts/fresh-machine-check.sh
+  prometheus systemd-container debootstrap
   # Go peers for interop tests and side-by-side benchmarks (built offline in GOPATH mode)
   golang-go golang-github-containerd-ttrpc-dev golang-github-containerd-containerd-dev
 )

@@ -8,6 +8,8 @@
 #include <charconv>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "common/fs.h"
 
 namespace berth::shim {
@@ -61,6 +63,25 @@ std::optional<ExitRecord> ReadExitRecord(const std::string& bundle) {
     return std::nullopt;
   }
   return record;
+}
+
+bool HasOwnPidNamespace(const std::string& bundle) {
+  auto text = ReadFile(bundle + "/config.json");
+  if (!text.ok()) return true;
+  auto spec = nlohmann::json::parse(*text, nullptr, false);
+  if (!spec.is_object()) return true;
+  auto string_at = [](const nlohmann::json& object, const char* key) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto linux_section = spec.find("linux");
+  if (linux_section == spec.end() || !linux_section->is_object()) return false;
+  auto namespaces = linux_section->find("namespaces");
+  if (namespaces == linux_section->end() || !namespaces->is_array()) return false;
+  for (const auto& ns : *namespaces) {
+    if (ns.is_object() && string_at(ns, "type") == "pid") return string_at(ns, "path").empty();
+  }
+  return false;
 }
 
 Status WriteRuntimeRecord(const std::string& bundle, const RuntimeConfig& config) {

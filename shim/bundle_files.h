@@ -43,6 +43,11 @@ Result<pid_t> ReadPidFile(const std::string& path);
 Status WriteExitRecord(const std::string& bundle, const ExitRecord& record);
 std::optional<ExitRecord> ReadExitRecord(const std::string& bundle);
 
+// Whether the container gets a pid namespace of its own (config.json lists a "pid" namespace
+// without a path). Without one the kernel does not end the container's other processes when its
+// init exits, so the shim must. True when config.json cannot be read or parsed.
+bool HasOwnPidNamespace(const std::string& bundle);
+
 Status WriteRuntimeRecord(const std::string& bundle, const RuntimeConfig& config);
 // The saved config, or nullopt when the file is missing or unreadable.
 std::optional<RuntimeConfig> ReadRuntimeRecord(const std::string& bundle);

@@ -103,6 +103,7 @@ void RunCommand(uv_loop_t* loop, Reaper& reaper, CommandOptions options, Command
     options.spawn.stdout_fd = out_write.get();
     options.spawn.stderr_fd = out_write.get();
   }
+  Reaper::Clock::time_point spawned_at = Reaper::Clock::now();
   auto spawned = SpawnDetached(options.spawn);
   if (!spawned.ok()) return done(spawned.status());
   pid_t pid = *spawned;
@@ -126,7 +127,7 @@ void RunCommand(uv_loop_t* loop, Reaper& reaper, CommandOptions options, Command
     if (r->out) r->Drain();
     Finish(r);
   };
-  if (auto status = reaper.Watch(pid, on_exit)) on_exit(*status);
+  if (auto status = reaper.Watch(pid, on_exit, spawned_at)) on_exit(*status);
 }
 
 }  // namespace berth::shim

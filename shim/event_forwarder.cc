@@ -29,6 +29,24 @@ constexpr TopicType kTypes[] = {
     {"/tasks/checkpointed", "containerd.events.TaskCheckpointed"},
 };
 
+// An answer the exchange gave on purpose: sending the same event again cannot change it.
+bool Refused(Code code) {
+  switch (code) {
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kAlreadyExists:
+    case Code::kPermissionDenied:
+    case Code::kFailedPrecondition:
+    case Code::kOutOfRange:
+    case Code::kUnimplemented:
+    case Code::kUnauthenticated:
+    case Code::kResourceExhausted:
+      return true;
+    default:
+      return false;  // away, timed out, or a failure of the moment: try again
+  }
+}
+
 }  // namespace
 
 std::string_view EventTypeName(std::string_view topic) {
@@ -80,9 +98,10 @@ void EventForwarder::SendNext() {
                 [this, alive](Result<ipc::Response> result) {
                   if (!alive.lock()) return;
                   sending_ = false;
-                  if (result.ok() || result.status().code() == Code::kInvalidArgument) {
+                  if (result.ok() || Refused(result.status().code())) {
                     if (!result.ok()) {
-                      spdlog::warn("event refused: {}", result.status().ToString());
+                      spdlog::warn("event dropped, the exchange refused it: {}",
+                                   result.status().ToString());
                     }
                     queue_.pop_front();
                     if (queue_.empty()) queue_.shrink_to_fit();

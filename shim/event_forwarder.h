@@ -5,7 +5,10 @@
 //
 // In order, one call in flight; while the exchange is away (containerd restarting) events wait in
 // a bounded queue (oldest dropped first) and are retried with backoff (50 ms doubling to 2 s), so
-// nothing that fits is lost. An exchange that refuses an event as INVALID_ARGUMENT drops it.
+// nothing that fits is lost. Retried: UNAVAILABLE, DEADLINE_EXCEEDED and other failures of the
+// moment. An event the exchange refuses on purpose (INVALID_ARGUMENT, NOT_FOUND,
+// FAILED_PRECONDITION, UNIMPLEMENTED, PERMISSION_DENIED, RESOURCE_EXHAUSTED...) is logged and
+// dropped, so one bad event never blocks the ones behind it.
 // Type URLs are bare names ("containerd.events.TaskExit") taken from a table by topic, so the
 // shim never builds protobuf descriptors (that costs memory in every shim).
 // Loop-thread object.

@@ -1,5 +1,6 @@
 // berth-shim: containerd-compatible shim (installed also as containerd-shim-berth-v1).
 #include <cstdio>
+#include <cstdlib>
 
 #include "shim/flags.h"
 #include "shim/subcommands.h"
@@ -9,6 +10,10 @@
 #endif
 
 int main(int argc, char** argv) {
+  // Whoever started this shim (berth-runtime, containerd) may run under systemd with
+  // Type=notify: its NOTIFY_SOCKET is not ours, and runc, seeing it, would make `runc start`
+  // wait for a READY=1 from the container.
+  ::unsetenv("NOTIFY_SOCKET");
   auto flags = berth::shim::ParseFlags(argc, argv);
   if (!flags.ok()) {
     std::fprintf(stderr, "berth-shim: %s\n", flags.status().message().c_str());

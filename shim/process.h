@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,6 +32,9 @@ struct Process {
   StdioSpec stdio;
   std::string spec_json;  // exec only: the OCI Process JSON from Exec
   pid_t pid = 0;
+  // Taken just before the runtime call that started it (create or exec): an exit of `pid` the
+  // reaper kept from before then was another process's (Reaper::Watch).
+  std::chrono::steady_clock::time_point started_after;
   ProcessState state = ProcessState::kCreated;
   bool starting = false;
   bool deleting = false;

@@ -48,10 +48,11 @@ void Reaper::OnReadable(uv_poll_t* handle, int status, int events) {
   self->ReapAll();
 }
 
-std::optional<int> Reaper::Watch(pid_t pid, ExitCallback callback) {
+std::optional<int> Reaper::Watch(pid_t pid, ExitCallback callback,
+                                 Clock::time_point started_after) {
   for (auto it = unclaimed_.begin(); it != unclaimed_.end(); ++it) {
-    if (it->first == pid) {
-      int status = it->second;
+    if (it->pid == pid && it->reaped_at >= started_after) {
+      int status = it->wait_status;
       unclaimed_.erase(it);
       return status;
     }
@@ -71,7 +72,7 @@ void Reaper::ReapAll() {
     auto it = watchers_.find(pid);
     if (it == watchers_.end()) {
       if (unclaimed_.size() >= max_unclaimed_) unclaimed_.pop_front();
-      unclaimed_.emplace_back(pid, status);
+      unclaimed_.push_back({pid, status, Clock::now()});
       continue;
     }
     ExitCallback callback = std::move(it->second);

@@ -30,6 +30,7 @@ TEST(ShimReaper, HandsEachExitToItsWatcherAndKeepsUnclaimedOnes) {
   ipc::EventLoop loop;
   auto reaper = Reaper::Create(loop.uv());
   ASSERT_TRUE(reaper.ok()) << reaper.status().ToString();
+  auto started = Reaper::Clock::now();
   pid_t quick = Spawn({"/bin/sh", "-c", "exit 3"});
   pid_t killed = Spawn({"/bin/sleep", "100"});
   pid_t late = Spawn({"/bin/sh", "-c", "exit 7"});
@@ -37,12 +38,13 @@ TEST(ShimReaper, HandsEachExitToItsWatcherAndKeepsUnclaimedOnes) {
   auto record = [&](pid_t pid) {
     return [&seen, pid](int status) { seen.emplace_back(pid, ExitCodeFromWaitStatus(status)); };
   };
-  (*reaper)->Watch(quick, record(quick));
-  (*reaper)->Watch(killed, record(killed));
+  (*reaper)->Watch(quick, record(quick), started);
+  (*reaper)->Watch(killed, record(killed), started);
   ::kill(killed, SIGKILL);
   // `late` exits while nobody watches it: its status is kept for a later Watch.
   loop.After(500, [&] {
-    auto status = (*reaper)->Watch(late, [](int) { ADD_FAILURE() << "already reaped"; });
+    auto status = (*reaper)->Watch(
+        late, [](int) { ADD_FAILURE() << "already reaped"; }, started);
     EXPECT_TRUE(status);
     if (status) seen.emplace_back(late, ExitCodeFromWaitStatus(*status));
     loop.Stop();
@@ -55,6 +57,34 @@ TEST(ShimReaper, HandsEachExitToItsWatcherAndKeepsUnclaimedOnes) {
   EXPECT_EQ(seen[quick < killed ? 1 : 0], std::make_pair(killed, 128u + SIGKILL));
   EXPECT_EQ((*reaper)->watched(), 0u);
   EXPECT_EQ((*reaper)->unclaimed(), 0u);
+}
+
+// An exit nobody claimed is kept, but only for a process started before it was reaped: a process
+// started later with the same pid (pids are reused) must not get it.
+TEST(ShimReaper, KeptExitIsNotHandedToALaterProcessWithTheSamePid) {
+  ipc::EventLoop loop;
+  auto reaper = Reaper::Create(loop.uv());
+  ASSERT_TRUE(reaper.ok()) << reaper.status().ToString();
+  auto before_orphan = Reaper::Clock::now();
+  pid_t orphan = Spawn({"/bin/sh", "-c", "exit 9"});  // exits unwatched, like a stray orphan
+  loop.After(300, [&] { loop.Stop(); });
+  loop.Run();
+  ASSERT_EQ((*reaper)->unclaimed(), 1u);
+  // A process started now that got the same pid: the kept status is not its own.
+  auto later = Reaper::Clock::now();
+  bool called = false;
+  EXPECT_FALSE((*reaper)->Watch(
+      orphan, [&](int) { called = true; }, later));
+  EXPECT_EQ((*reaper)->watched(), 1u);
+  (*reaper)->Unwatch(orphan);
+  EXPECT_FALSE(called);
+  // The process that really exited can still claim it.
+  auto status = (*reaper)->Watch(
+      orphan, [](int) { ADD_FAILURE() << "already reaped"; }, before_orphan);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(ExitCodeFromWaitStatus(*status), 9u);
+  EXPECT_EQ((*reaper)->unclaimed(), 0u);
+  EXPECT_EQ((*reaper)->watched(), 0u);
 }
 
 // Runs one command on a fresh loop and returns its result.

@@ -108,8 +108,11 @@ int RunServe(const ShimFlags& flags) {
     if (!flags.socket.empty()) ::unlink(flags.socket.c_str());
     DrainAndStop(loop, sink.get(), kFlushPolls);
   });
-  uid_t self = ::geteuid();
-  server.SetPeerPolicy([self](const ipc::PeerCredentials& peer) { return peer.uid == self; });
+  // As containerd's shims (ttrpc UnixSocketRequireSameUser): same effective uid and gid.
+  uid_t uid = ::geteuid();
+  gid_t gid = ::getegid();
+  server.SetPeerPolicy(
+      [uid, gid](const ipc::PeerCredentials& peer) { return peer.uid == uid && peer.gid == gid; });
   service.RegisterWith(server);
   if (Status s = server.ServeFd(UniqueFd(kListenFd)); !s.ok()) {
     spdlog::error("serve: {}", s.ToString());

@@ -1,7 +1,9 @@
 // `berth-shim start`: bind, write the address file, spawn the daemon, print the address.
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -32,11 +34,21 @@ std::string SelfExe() {
   return std::string(path, static_cast<size_t>(n));
 }
 
-// containerd may write the runtime options on stdin; read them so it never sees EPIPE.
+// containerd may write the runtime options on stdin; read them so it never sees EPIPE. A caller
+// whose stdin never ends (a terminal, a pipe nobody closes) must not keep `start` from returning,
+// so each wait for more input is bounded.
 void DrainStdin() {
+  constexpr int kWaitMs = 1000;
   if (::isatty(STDIN_FILENO)) return;
   char buf[4096];
-  while (::read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
+  while (true) {
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    int ready = ::poll(&p, 1, kWaitMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || (p.revents & POLLNVAL)) return;
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
   }
 }
 

@@ -18,6 +18,7 @@ struct CreateState {
   task::CreateTaskRequest request;
   std::optional<ConsoleSocket> console;
   UniqueFd stdin_keeper;
+  Reaper::Clock::time_point started_after;  // just before `runtime create`
 };
 
 Status TaskService::PrepareCreate(const task::CreateTaskRequest& request) {
@@ -80,6 +81,7 @@ void TaskService::Create(const task::CreateTaskRequest& request,
   if (!opened.ok()) return CreateDone(opened, state, reply);
   creating_ = true;
   std::weak_ptr<bool> alive = alive_;
+  state->started_after = Reaper::Clock::now();
   runtime_->Create(id_, bundle_, bundle_ + "/" + kInitPidFile,
                    state->console ? state->console->path() : "", stdio,
                    [this, alive, state, reply](Status s) {
@@ -98,6 +100,7 @@ void TaskService::CreateDone(Status status, std::shared_ptr<CreateState> state,
   const auto& request = state->request;
   init->stdio = {request.stdin(), request.stdout(), request.stderr(), request.terminal()};
   init->stdin_keeper = std::move(state->stdin_keeper);
+  init->started_after = state->started_after;
   if (status.ok()) {
     auto pid = ReadPidFile(bundle_ + "/" + kInitPidFile);
     status = pid.status();
@@ -119,6 +122,7 @@ void TaskService::CreateDone(Status status, std::shared_ptr<CreateState> state,
     return reply.Fail(status);
   }
   init_ = std::move(init);
+  shared_pid_ns_ = !HasOwnPidNamespace(bundle_);
   WatchExit(init_.get());
   events::TaskCreate event;
   event.set_container_id(id_);

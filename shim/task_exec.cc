@@ -89,6 +89,7 @@ void TaskService::StartExec(Process* exec, ipc::Reply<task::StartResponse> reply
     return reply.Fail(s);
   }
   exec->starting = true;
+  exec->started_after = Reaper::Clock::now();
   std::weak_ptr<bool> alive = alive_;
   std::string exec_id = exec->exec_id;
   runtime_->Exec(id_, state->process_file, state->pid_file,

@@ -27,7 +27,7 @@ void TaskService::WatchExit(Process* process) {
     }
     if (p != nullptr) OnExit(p, wait_status);
   };
-  if (auto status = reaper_.Watch(pid, on_exit)) on_exit(*status);
+  if (auto status = reaper_.Watch(pid, on_exit, process->started_after)) on_exit(*status);
 }
 
 bool TaskService::AnyExecAlive() const {
@@ -40,6 +40,21 @@ bool TaskService::AnyExecAlive() const {
 void TaskService::OnExit(Process* process, int wait_status) {
   if (process->starting) {
     process->held_exit = wait_status;  // reported once the start answered
+    return;
+  }
+  if (process->is_init() && shared_pid_ns_ && !killed_all_) {
+    // Without a pid namespace of its own nothing ends the init's other processes: the shim
+    // does (as containerd's runc shim does), then reports the exit.
+    killed_all_ = true;
+    process->held_exit = wait_status;
+    std::weak_ptr<bool> alive = alive_;
+    runtime_->Kill(id_, SIGKILL, true, [this, alive](Status s) {
+      if (!alive.lock() || !init_ || !init_->held_exit) return;
+      if (!s.ok()) spdlog::warn("kill --all after the init exited id={}: {}", id_, s.ToString());
+      int status = *init_->held_exit;
+      init_->held_exit.reset();
+      OnExit(init_.get(), status);
+    });
     return;
   }
   if (process->is_init() && AnyExecAlive()) {

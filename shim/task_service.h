@@ -19,7 +19,9 @@
 // Unknown container or exec ids are NOT_FOUND. Runtime failures are UNKNOWN with the runtime's
 // last logged error. Events: create, start, exec-added, exec-started, exit, delete, paused,
 // resumed, oom; TaskStart/TaskExecStarted precede the process's TaskExit, and exec exits precede
-// the init's.
+// the init's. A container without a pid namespace of its own loses its remaining processes
+// (`runtime kill --all KILL`) when its init exits, before the exit is reported, as the kernel
+// would do in a namespace of its own.
 
 #include <functional>
 #include <map>
@@ -113,6 +115,8 @@ class TaskService : public task::TaskService {
   std::unique_ptr<OciRuntime> runtime_;
   bool creating_ = false;
   bool rootfs_mounted_ = false;
+  bool shared_pid_ns_ = false;  // the container has no pid namespace of its own
+  bool killed_all_ = false;     // `runtime kill --all` ran after the init exited
   std::unique_ptr<Process> init_;
   std::map<std::string, std::unique_ptr<Process>, std::less<>> execs_;
   std::unique_ptr<OomWatcher> oom_;

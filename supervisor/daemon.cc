@@ -15,10 +15,12 @@
 #include "ipc/event_loop.h"
 #include "ipc/server.h"
 #include "supervisor/event_exchange.h"
+#include "supervisor/metrics_http.h"
 #include "supervisor/events_service.h"
 #include "supervisor/plugin_registry.h"
 #include "supervisor/service_manager.h"
 #include "supervisor/supervisor_service.h"
+#include "supervisor/system_metrics.h"
 
 namespace berth::supervisor {
 
@@ -50,6 +52,12 @@ Result<Config> ResolveConfig(const DaemonFlags& flags) {
   if (!flags.root.empty()) config.root = flags.root;
   if (!flags.state.empty()) config.state = flags.state;
   if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (flags.mode == "systemd") config.services.spawn = false;
+  if (flags.mode == "embedded") config.services.spawn = true;
+  if (!flags.mode.empty() && flags.mode != "systemd" && flags.mode != "embedded") {
+    return Error(Code::kInvalidArgument, "--mode must be embedded or systemd, not \"{}\"",
+                 flags.mode);
+  }
   if (config.root.front() != '/' || config.state.front() != '/') {
     return Status(Code::kInvalidArgument, "--root and --state must be absolute paths");
   }
@@ -70,6 +78,8 @@ struct Daemon::State {
   PluginRegistry plugins;
   std::unique_ptr<ServiceManager> services;
   std::unique_ptr<SupervisorServer> supervisor;
+  std::unique_ptr<SystemMetrics> metrics;
+  std::unique_ptr<MetricsHttpServer> metrics_http;
   UniqueFd signal_fd;
   uv_poll_t* signal_poll = nullptr;
   bool stopping = false;
@@ -88,7 +98,9 @@ Daemon::~Daemon() {
     uv_close(reinterpret_cast<uv_handle_t*>(s_->signal_poll),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   }
+  s_->metrics_http.reset();
   s_->server.reset();
+  s_->metrics.reset();
   s_->supervisor.reset();
   s_->services.reset();
   s_->events.reset();
@@ -105,6 +117,9 @@ Status Daemon::State::Setup() {
   events_options.max_entries = static_cast<uint64_t>(config.events.max_log_entries);
   // A subscriber cannot usefully lag more than the log holds.
   events_options.max_subscriber_lag = std::min<uint64_t>(4096, events_options.max_entries);
+  events_options.on_publish = [this](const berth::events::v1::Event& event) {
+    if (metrics) metrics->CountEvent(event);
+  };
   BERTH_ASSIGN_OR_RETURN(exchange, EventExchange::Open(loop, events_options));
 
   plugins.AddOwn(OwnPlugin("berth.supervisor.v1", "supervisor"));
@@ -120,11 +135,25 @@ Status Daemon::State::Setup() {
 
   server = std::make_unique<ipc::Server>(loop);
   supervisor = std::make_unique<SupervisorServer>(*services, plugins, started_at);
+  supervisor->SetPaths(config.root, config.state);
   supervisor->RegisterWith(*server);
   events = std::make_unique<EventsServer>(*exchange);
   events->RegisterWith(*server);
   containerd_events = std::make_unique<ContainerdEventsServer>(*exchange);
   containerd_events->RegisterWith(*server);
+  metrics = std::make_unique<SystemMetrics>(loop, *server, *services);
+  metrics->RegisterWith(*server);
+  if (!config.metrics.address.empty()) {
+    auto http = MetricsHttpServer::Listen(loop, config.metrics.address, [this](auto reply) {
+      metrics->Collect([reply](berth::metrics::Families families) {
+        reply(berth::metrics::RenderText(families));
+      });
+    });
+    if (!http.ok()) return http.status();
+    metrics_http = std::move(*http);
+    spdlog::info("serving metrics address={} port={}", config.metrics.address,
+                 metrics_http->port());
+  }
   Status listening = server->Listen(socket);
   if (listening.code() == Code::kAlreadyExists) {
     return Error(Code::kAlreadyExists,
@@ -172,6 +201,7 @@ void Daemon::State::Shutdown() {
   supervisor->SetStopping();
   services->StopAll([this] {
     exchange->Drain([this] {
+      metrics_http.reset();
       server->Close();
       uv_poll_stop(signal_poll);
       uv_close(reinterpret_cast<uv_handle_t*>(signal_poll),

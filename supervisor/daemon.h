@@ -22,11 +22,12 @@ struct DaemonFlags {
   std::string root;
   std::string state;
   std::string log_level;
+  std::string mode;  // "embedded", "systemd" or empty (the config's services.spawn)
 };
 
 // Loads the config file and lays the flags over it. Errors: the config's (INVALID_ARGUMENT with
 // file:line:column, NOT_FOUND for a missing explicit file), or a relative --root/--state or an
-// unknown --log-level (INVALID_ARGUMENT).
+// unknown --log-level or --mode (INVALID_ARGUMENT).
 Result<Config> ResolveConfig(const DaemonFlags& flags);
 
 class Daemon {

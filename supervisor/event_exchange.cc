@@ -80,6 +80,7 @@ EventExchange::~EventExchange() {
 }
 
 void EventExchange::Publish(ev::Event event, std::function<void(Result<uint64_t>)> done) {
+  if (options_.on_publish) options_.on_publish(event);
   pending_.push_back(Pending{std::move(event), std::move(done)});
   MaybeCommit();
 }

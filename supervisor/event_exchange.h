@@ -46,6 +46,9 @@ class EventExchange {
     uint64_t max_entries = 10000;        // the log bound (config events.max_log_entries)
     uint64_t max_subscriber_lag = 4096;  // events a live subscriber may fall behind (berthd:
                                          // min(4096, max_entries))
+    // Called (loop thread) for every event handed to Publish, before it is committed; berthd
+    // counts events by topic with it.
+    std::function<void(const events::v1::Event&)> on_publish;
   };
 
   // Opens the log (recovering its window and the next sequence number).

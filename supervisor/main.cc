@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   app.add_option("--root", flags.root, "persistent data root (default /var/lib/berth)");
   app.add_option("--state", flags.state, "state dir for sockets (default /run/berth)");
   app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error (default info)");
+  app.add_option("--mode", flags.mode,
+                 "embedded: spawn and restart the services (default); systemd: spawn nothing, "
+                 "the services are systemd units (overrides services.spawn)")
+      ->check(CLI::IsMember({"embedded", "systemd"}));
   app.set_version_flag("--version", fmt::format("berthd {} ({})", berth::supervisor::BerthVersion(),
                                                 berth::supervisor::BerthRevision()));
   CLI::App* config_cmd = app.add_subcommand("config", "configuration helpers");

@@ -145,7 +145,9 @@ void ManagedService::Spawn() {
   options.argv = spec_.argv;
   options.stdin_fd = SpawnOptions::kDevNull;
   options.new_session = true;  // a Ctrl-C at berthd's terminal is berthd's to handle
-  Result<ChildProcess> child = ChildProcess::Spawn(options);
+  Result<UniqueFd> ruleset = ApplyPrivileges(spec_.privileges, options);
+  Result<ChildProcess> child =
+      ruleset.ok() ? ChildProcess::Spawn(options) : Result<ChildProcess>(ruleset.status());
   started_ = Clock::now();
   started_at_nanos_ = NowUnixNanos();
   generation_++;
@@ -164,7 +166,11 @@ void ManagedService::Spawn() {
   state_ = ServiceState::kStarting;
   start_deadline_ = Clock::now() + policy_.start_timeout;
   kill_reason_set_ = false;
-  spdlog::info("service started name={} pid={}", spec_.name, pid_);
+  spdlog::info("service started name={} pid={} capabilities={} no_new_privs={} landlock={}",
+               spec_.name, pid_,
+               spec_.privileges.restricted ? CapabilityNames(spec_.privileges.capabilities)
+                                           : "unchanged",
+               spec_.privileges.no_new_privs, options.landlock_ruleset_fd >= 0);
   CheckHealth();
   Changed();
 }
@@ -248,6 +254,9 @@ void ManagedService::OnHealth(uint64_t generation, const Result<hv::CheckRespons
     pid_t pid = result.ok() ? static_cast<pid_t>(result->pid()) : 0;
     last_error_ = result.ok() ? "" : "health check failed: " + result.status().message();
     if (pid != pid_) {
+      // systemd restarted it: the socket answers with another process.
+      if (pid != 0 && last_external_pid_ != 0 && pid != last_external_pid_) restarts_++;
+      if (pid != 0) last_external_pid_ = pid;
       pid_ = pid;
       started_at_nanos_ = pid ? NowUnixNanos() : 0;
       Changed();

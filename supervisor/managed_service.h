@@ -5,7 +5,8 @@
 //   Start(): the binary is missing -> "missing" (stays so; last_error says what to do). A live
 //     process recorded in the pid file (same pid AND start time) -> adopted: watched through a
 //     pidfd, although a previous berthd started it. Otherwise spawned in its own session (no
-//     PR_SET_PDEATHSIG: services outlive a berthd crash and are adopted by the next berthd).
+//     PR_SET_PDEATHSIG: services outlive a berthd crash and are adopted by the next berthd),
+//     with the capabilities, no_new_privs and write limits of its ServicePrivileges.
 //   "starting" until its berth.health.v1.Health/Check answers (polled every 20 ms), then
 //     "running". No answer within start_timeout: killed, and treated as a crash.
 //   Crash (the pidfd turns readable): "backoff" for initial * 2^n (capped at max; n counts
@@ -14,7 +15,7 @@
 //     check shows "unhealthy" with last_error (the process is left alone).
 //   Stop(): SIGTERM, SIGKILL after stop_timeout, then the pid file and socket are removed.
 // In external (systemd) mode nothing is spawned: the state is "external", pid and health come
-// from polling the socket.
+// from polling the socket, and a new pid answering counts as a restart.
 //
 // Thread-safety: loop-thread object. Destroying it stops watching but leaves the process
 // running (the clean path is Stop()).
@@ -33,6 +34,7 @@
 #include "common/process.h"
 #include "common/unique_fd.h"
 #include "ipc/event_loop.h"
+#include "supervisor/privileges.h"
 
 namespace berth::supervisor {
 
@@ -42,6 +44,7 @@ struct ServiceSpec {
   std::vector<std::string> argv;  // full command line, argv[0] = binary
   std::string socket;             // <state>/<name>.sock
   std::string pid_file;           // <state>/services/<name>.pid
+  ServicePrivileges privileges;   // applied to the process before exec (privileges.h)
 };
 
 struct RestartPolicy {
@@ -116,6 +119,7 @@ class ManagedService {
   std::chrono::steady_clock::time_point started_{};
   std::chrono::steady_clock::time_point start_deadline_{};
   uint32_t restarts_ = 0;
+  pid_t last_external_pid_ = 0;  // systemd mode: the last pid that answered
   uint32_t failures_ = 0;  // consecutive crashes (backoff exponent)
   std::string last_error_;
   bool kill_reason_set_ = false;  // last_error_ already explains a kill we sent

@@ -15,6 +15,12 @@ ServiceSpec MakeServiceSpec(const ManagerOptions& options, const Config::Service
                "--state",     c.state,    "--socket",
                spec.socket,   "--berthd", options.berthd_socket,
                "--log-level", c.log_level};
+  // Settings of one service's own section of the config file.
+  if (service.name == "content") {
+    spec.argv.push_back("--ingest-expiry");
+    spec.argv.push_back(std::to_string(c.content.ingest_expiry_hours) + "h");
+  }
+  spec.privileges = PrivilegesFor(service.name, c.root, spec.socket);
   return spec;
 }
 

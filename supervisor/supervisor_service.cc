@@ -20,6 +20,9 @@ void SupervisorServer::Version(const google::protobuf::Empty&,
   response.set_pid(static_cast<uint32_t>(::getpid()));
   response.mutable_started_at()->set_seconds(started_at_nanos_ / 1'000'000'000);
   response.mutable_started_at()->set_nanos(static_cast<int32_t>(started_at_nanos_ % 1'000'000'000));
+  response.set_root(root_);
+  response.set_state(state_);
+  response.set_mode(services_.spawning() ? "embedded" : "systemd");
   reply.Ok(response);
 }
 

@@ -38,6 +38,11 @@ class SupervisorServer : public supervisor::v1::SupervisorService {
   // Daemon lifecycle, reflected by Health.
   void SetReady() { ready_ = true; }
   void SetStopping() { stopping_ = true; }
+  // Reported by Version (berthctl info).
+  void SetPaths(std::string root, std::string state) {
+    root_ = std::move(root);
+    state_ = std::move(state);
+  }
 
  private:
   ServiceManager& services_;
@@ -45,6 +50,7 @@ class SupervisorServer : public supervisor::v1::SupervisorService {
   int64_t started_at_nanos_;
   bool ready_ = false;
   bool stopping_ = false;
+  std::string root_, state_;
 };
 
 // berthd's version and the source revision it was built from.

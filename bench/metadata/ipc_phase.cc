@@ -7,11 +7,8 @@
 #include <thread>
 
 #include "bench/metadata/bench.h"
-#include "berth/health/v1/health.berth.h"
 #include "berth/metadata/v1/containers.berth.h"
 #include "berth/metadata/v1/images.berth.h"
-#include "common/process.h"
-#include "common/temp_dir.h"
 #include "ipc/client.h"
 #include "services/metadata/test_util.h"
 
@@ -58,22 +55,6 @@ ipc::CallOptions Call() {
   return options;
 }
 
-Result<ChildProcess> StartService(const Options& options, const TempDir& dir) {
-  SpawnOptions spawn;
-  spawn.argv = {options.binary, "--root", dir.Join("root"),   "--state", dir.Join("state"),
-                "--berthd",     "none",   "--content-socket", "none",    "--log-level",
-                "warn"};
-  spawn.stdin_fd = SpawnOptions::kDevNull;
-  BERTH_ASSIGN_OR_RETURN(ChildProcess child, ChildProcess::Spawn(spawn));
-  ipc::Client client(dir.Join("state/metadata.sock"));
-  health::v1::HealthClient health(client);
-  for (int i = 0; i < 500; ++i) {
-    if (health.Check(health::v1::CheckRequest()).ok()) return child;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return Status(Code::kDeadlineExceeded, "berth-metadata did not start");
-}
-
 void ContainerPhases(const Options& o, ipc::EventLoop& loop, std::shared_ptr<ipc::AsyncClient> ac,
                      ipc::Client& client) {
   v1::ContainersAsyncClient containers(ac);
@@ -111,6 +92,10 @@ void ContainerPhases(const Options& o, ipc::EventLoop& loop, std::shared_ptr<ipc
       "containers  create {:>9.0f}/s   get {:>9.0f}/s   list all {} in {:.0f} ms   "
       "list filtered {} in {:.0f} ms\n",
       create, get, all.first, all.second, some.first, some.second);
+  PrintResult("containers.create_per_s", create);
+  PrintResult("containers.get_per_s", get);
+  PrintResult("containers.list_all_ms", all.second);
+  PrintResult("containers.list_filtered_ms", some.second);
 }
 
 void ImagePhases(const Options& o, ipc::EventLoop& loop, std::shared_ptr<ipc::AsyncClient> ac,
@@ -137,8 +122,12 @@ void ImagePhases(const Options& o, ipc::EventLoop& loop, std::shared_ptr<ipc::As
     if (!message.ok() || !message->has_value()) break;
     n += (*message)->images_size();
   }
+  double listed = timer.Seconds() * 1000;
   fmt::print("images      create {:>9.0f}/s   get {:>9.0f}/s   list all {} in {:.0f} ms\n", create,
-             get, n, timer.Seconds() * 1000);
+             get, n, listed);
+  PrintResult("images.create_per_s", create);
+  PrintResult("images.get_per_s", get);
+  PrintResult("images.list_all_ms", listed);
 }
 
 }  // namespace
@@ -146,15 +135,15 @@ void ImagePhases(const Options& o, ipc::EventLoop& loop, std::shared_ptr<ipc::As
 int RunIpcPhases(const Options& o) {
   auto dir = TempDir::Create("b-bench");
   if (!dir.ok()) return 1;
-  auto child = StartService(o, *dir);
+  auto child = StartService(o, "metadata", *dir, {"--content-socket", "none"});
   if (!child.ok()) {
     fmt::print(stderr, "{}\n", child.status().ToString());
     return 1;
   }
   ipc::EventLoop loop;
   loop.StartThread();
-  auto ac = ipc::AsyncClient::Create(loop, dir->Join("state/metadata.sock"));
-  ipc::Client client(dir->Join("state/metadata.sock"));
+  auto ac = ipc::AsyncClient::Create(loop, SocketOf(*dir, "metadata"));
+  ipc::Client client(SocketOf(*dir, "metadata"));
   ContainerPhases(o, loop, ac, client);
   ImagePhases(o, loop, ac, client);
   ac->Close();

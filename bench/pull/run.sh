@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Pull + unpack, side by side: containerd 1.6 (`ctr images pull`, Debian's package) and Berth
 # (`berthctl image pull`), the same large multi-layer image from the same local registry, cold
-# each time (each run starts both daemons on fresh temp roots).
+# each time (each run starts both daemons on fresh temp roots; the roots are deleted only at
+# the end, see cleanup_all, and the order alternates between runs).
 #
 # The image is made from files on this machine (/usr/lib, /usr/bin, /usr/share... in N layers,
 # gzip'd; about TARGET_MB unpacked) and pushed once to Debian's docker-registry on 127.0.0.1. It
@@ -15,6 +16,7 @@
 #   env: RUNS=3 TARGET_MB=900 LAYERS=8 CONCURRENCY=3 CACHE_DIR=/var/tmp/berth-bench-pull
 #        BENCH_DIR=/tmp DROP_CACHES=0 (1: drop the page cache before each pull; needs root)
 set -euo pipefail
+shopt -s inherit_errexit # a failed pull inside $(...) stops the benchmark
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -35,8 +37,7 @@ done
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/b-pull-XXXXXX")
 berthd_pid=
 cleanup() {
-  stop_berth
-  bash "$src/tests/fixtures/containerd.sh" stop "$work/ctrd" >/dev/null 2>&1 || true
+  cleanup_all
   bash "$src/tests/fixtures/registry.sh" stop "$work/registry" >/dev/null 2>&1 || true
   rm -rf --one-file-system "$work"
 }
@@ -57,7 +58,8 @@ build_image() {
   find /usr/lib/x86_64-linux-gnu /usr/lib/gcc /usr/bin /usr/share /usr/include -xdev -type f \
     -readable -printf '%s %p\n' 2>/dev/null | sort -k2 |
     awk -v per="$per" -v budget="$budget" -v n="$layers" -v d="$cache/lists" '
-      { if (total >= budget) exit; i = int(total / per); if (i >= n) i = n - 1;
+      { if (total >= budget) next;  # (read on: an early exit would SIGPIPE the pipeline)
+        i = int(total / per); if (i >= n) i = n - 1;
         print substr($0, index($0, " ") + 1) > (d "/" i); total += $1 }'
   local diff_ids=() descs=() i f digest size
   for ((i = 0; i < layers; i++)); do
@@ -90,8 +92,9 @@ build_image() {
   rm -rf "$cache/lists"
 }
 
+# start_berth DIR: berthd with the content, snapshot and metadata services on DIR.
 start_berth() {
-  local dir=$work/berth
+  local dir=$1
   mkdir -p "$dir"
   cat >"$dir/config.toml" <<TOML
 root = "$dir/root"
@@ -117,6 +120,7 @@ TOML
   exit 1
 }
 
+# stop_berth: stops berthd and its services; their files stay until cleanup.
 stop_berth() {
   [[ -n $berthd_pid ]] || return 0
   kill -TERM "$berthd_pid" 2>/dev/null || true
@@ -124,10 +128,45 @@ stop_berth() {
   for ((i = 0; i < 100; i++)); do kill -0 "$berthd_pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$berthd_pid" 2>/dev/null || true
   berthd_pid=
-  # Snapshots may be mounted by nothing, but be safe: unmount anything under our dir.
-  awk '{print $5}' /proc/self/mountinfo | grep "^$work/berth/" | sort -r |
+}
+
+# Deleting a pulled image frees ~40k inodes, and without a journal ext4 then makes new inode
+# allocations skip the recently deleted ones for minutes (fs/ext4/ialloc.c recently_deleted):
+# a pull right after the other's cleanup would pay for it. So nothing is deleted until the end
+# (each run gets its own directories) and the order alternates between runs.
+cleanup_all() {
+  stop_berth
+  local d
+  for d in "$work"/ctrd-*; do
+    [[ -d $d ]] && bash "$src/tests/fixtures/containerd.sh" stop "$d" >/dev/null 2>&1 || true
+  done
+  # Snapshots are not mounted after a pull, but be safe: unmount anything under our dirs.
+  awk '{print $5}' /proc/self/mountinfo | { grep "^$work/" || true; } | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf --one-file-system "$work/berth"
+}
+
+# pull_containerd RUN / pull_berth RUN: one cold pull; prints the seconds it took.
+pull_containerd() {
+  local sock t0 t1
+  sock=$(bash "$src/tests/fixtures/containerd.sh" start "$work/ctrd-$1")
+  drop_caches
+  t0=$(now)
+  ctr --address "$sock" -n bench images pull --plain-http "$ref" >/dev/null
+  t1=$(now)
+  elapsed "$t0" "$t1"
+}
+
+pull_berth() {
+  local dir=$work/berth-$1 t0 t1
+  start_berth "$dir"
+  drop_caches
+  t0=$(now)
+  "$build/cli/berthctl" --state "$dir/state" image pull --plain-http --quiet \
+    --max-concurrent "$concurrency" "$ref"
+  t1=$(now)
+  "$build/cli/berthctl" --state "$dir/state" image check "$ref" >/dev/null
+  stop_berth
+  elapsed "$t0" "$t1"
 }
 
 build_image
@@ -140,23 +179,13 @@ echo "image $ref: $layers layers, $((compressed / 1048576)) MiB compressed, ~$ta
 
 ratios=()
 for ((run = 1; run <= runs; run++)); do
-  sock=$(bash "$src/tests/fixtures/containerd.sh" start "$work/ctrd")
-  drop_caches
-  t0=$(now)
-  ctr --address "$sock" -n bench images pull --plain-http "$ref" >/dev/null
-  t1=$(now)
-  bash "$src/tests/fixtures/containerd.sh" stop "$work/ctrd" >/dev/null
-
-  start_berth
-  drop_caches
-  t2=$(now)
-  "$build/cli/berthctl" --state "$work/berth/state" image pull --plain-http --quiet \
-    --max-concurrent "$concurrency" "$ref"
-  t3=$(now)
-  "$build/cli/berthctl" --state "$work/berth/state" image check "$ref" >/dev/null
-  stop_berth
-
-  c=$(elapsed "$t0" "$t1") b=$(elapsed "$t2" "$t3")
+  if ((run % 2)); then
+    c=$(pull_containerd "$run")
+    b=$(pull_berth "$run")
+  else
+    b=$(pull_berth "$run")
+    c=$(pull_containerd "$run")
+  fi
   r=$(awk -v b="$b" -v c="$c" 'BEGIN { printf "%.2f", b / c }')
   ratios+=("$r")
   echo "run $run: containerd ${c}s  berth ${b}s  ratio ${r}"

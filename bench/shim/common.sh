@@ -33,10 +33,10 @@ bench_cleanup() {
   "$fixtures/containerd.sh" stop "$work/ctd" >/dev/null 2>&1 || true
   "$fixtures/registry.sh" stop "$work/registry" >/dev/null 2>&1 || true
   rm -rf "$work"
-  # containerd leaves one cgroup per namespace in every hierarchy.
+  # containerd leaves one cgroup per namespace in every hierarchy, and runc a root directory.
   local ns d
   for ns in ${bench_namespaces:-}; do
-    for d in /sys/fs/cgroup/*/"$ns" /sys/fs/cgroup/"$ns"; do
+    for d in /sys/fs/cgroup/*/"$ns" /sys/fs/cgroup/"$ns" /run/containerd/runc/"$ns"; do
       [[ -d $d ]] && rmdir "$d" 2>/dev/null || true
     done
   done

@@ -48,9 +48,8 @@ Result<std::string> Bcrypt(const std::string& password) {
 }
 
 // Waits until `url` answers any HTTP status (the registry is serving), or the process died.
-Status WaitServing(const std::string& url, ChildProcess& process) {
+Status WaitServing(const std::string& url, const TlsOptions& tls, ChildProcess& process) {
   HttpSession session;
-  TlsOptions tls{.skip_verify = true};
   for (int i = 0; i < 200; ++i) {
     HttpRequest req;
     req.url = url;
@@ -73,7 +72,8 @@ std::string SourceDir() {
 }
 
 Result<TlsFiles> MakeTlsFiles(const std::string& dir) {
-  TlsFiles f{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key"};
+  TlsFiles f{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key", dir + "/client.crt",
+             dir + "/client.key"};
   std::string ca_key = dir + "/ca.key", csr = dir + "/server.csr", ext = dir + "/ext.cnf";
   BERTH_RETURN_IF_ERROR(WriteFileAtomic(
       ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"));
@@ -87,6 +87,13 @@ Result<TlsFiles> MakeTlsFiles(const std::string& dir) {
   BERTH_RETURN_IF_ERROR(
       run({"openssl", "x509", "-req", "-in", csr, "-CA", f.ca_cert, "-CAkey", ca_key,
            "-CAcreateserial", "-out", f.server_cert, "-days", "2", "-extfile", ext}));
+  std::string client_csr = dir + "/client.csr";
+  BERTH_RETURN_IF_ERROR(
+      run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+           "-keyout", f.client_key, "-out", client_csr, "-subj", "/CN=berth-test-client"}));
+  BERTH_RETURN_IF_ERROR(
+      run({"openssl", "x509", "-req", "-in", client_csr, "-CA", f.ca_cert, "-CAkey", ca_key,
+           "-CAcreateserial", "-out", f.client_cert, "-days", "2"}));
   return f;
 }
 
@@ -121,6 +128,7 @@ Status TestRegistry::Launch(const TestRegistryOptions& options) {
   if (options.tls) {
     config += fmt::format("  tls:\n    certificate: {}\n    key: {}\n", tls_.server_cert,
                           tls_.server_key);
+    if (options.client_certs) config += fmt::format("    clientcas:\n      - {}\n", tls_.ca_cert);
   }
   if (!options.user.empty()) {
     config += fmt::format("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
@@ -138,7 +146,9 @@ Status TestRegistry::Launch(const TestRegistryOptions& options) {
   spawn.new_process_group = true;
   BERTH_ASSIGN_OR_RETURN(process_, ChildProcess::Spawn(spawn));
   std::string url = (options.tls ? "https://" : "http://") + host_ + "/v2/";
-  Status s = WaitServing(url, process_);
+  TlsOptions tls{
+      .client_cert = tls_.client_cert, .client_key = tls_.client_key, .skip_verify = true};
+  Status s = WaitServing(url, tls, process_);
   if (!s.ok()) {
     process_ = ChildProcess();  // kills and reaps
     auto text = ReadFile(dir_.Join("registry.log"));
@@ -162,7 +172,8 @@ Status PushFixtureImages(const std::string& host) {
   return RunCapture({"bash", script, "build-push", host}, {}, std::chrono::minutes(5)).status();
 }
 
-Result<std::unique_ptr<MisbehavingRegistry>> MisbehavingRegistry::Start(const std::string& blob) {
+Result<std::unique_ptr<MisbehavingRegistry>> MisbehavingRegistry::Start(const std::string& blob,
+                                                                        const TlsFiles* tls) {
   BERTH_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("b-bad"));
   std::unique_ptr<MisbehavingRegistry> m(new MisbehavingRegistry(std::move(dir)));
   BERTH_RETURN_IF_ERROR(WriteFileAtomic(m->dir_.Join("blob"), blob));
@@ -173,12 +184,17 @@ Result<std::unique_ptr<MisbehavingRegistry>> MisbehavingRegistry::Start(const st
   SpawnOptions spawn;
   spawn.argv = {"python3", SourceDir() + "/client/testing/misbehaving_registry.py",
                 m->dir_.Join("ports"), m->dir_.Join("blob")};
+  if (tls != nullptr) {
+    spawn.argv.push_back(tls->server_cert);
+    spawn.argv.push_back(tls->server_key);
+  }
   spawn.stdin_fd = read_end.get();
   spawn.new_process_group = true;
   BERTH_ASSIGN_OR_RETURN(m->process_, ChildProcess::Spawn(spawn));
   for (int i = 0; i < 200; ++i) {
     auto ports = ReadFile(m->dir_.Join("ports"));
-    if (ports.ok() && std::sscanf(ports->c_str(), "%d %d", &m->port_a_, &m->port_b_) == 2) {
+    if (ports.ok() &&
+        std::sscanf(ports->c_str(), "%d %d %d", &m->port_a_, &m->port_b_, &m->port_c_) == 3) {
       return m;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -190,12 +206,34 @@ MisbehavingRegistry::~MisbehavingRegistry() {
   stdin_.reset();  // the script exits on EOF; the ChildProcess kills it otherwise
 }
 
-Result<std::string> MisbehavingRegistry::Log() const {
+Result<HttpResponse> MisbehavingRegistry::Call(const std::string& method,
+                                               const std::string& path) const {
   HttpSession session;
   HttpRequest req;
-  req.url = fmt::format("http://127.0.0.1:{}/_log", port_a_);
+  req.method = method;
+  req.url = fmt::format("http://127.0.0.1:{}{}", port_a_, path);
   BERTH_ASSIGN_OR_RETURN(HttpResponse resp, session.Do(req));
+  if (resp.status != 200)
+    return Error(Code::kInternal, "{} {}: HTTP {}", method, path, resp.status);
+  return resp;
+}
+
+Result<std::string> MisbehavingRegistry::Log() const {
+  BERTH_ASSIGN_OR_RETURN(HttpResponse resp, Call("GET", "/_log"));
   return resp.body;
+}
+
+Status MisbehavingRegistry::ClearLog() const { return Call("DELETE", "/_log").status(); }
+
+Status MisbehavingRegistry::Release() const { return Call("POST", "/_release").status(); }
+
+Result<int> MisbehavingRegistry::MaxInflight() const {
+  BERTH_ASSIGN_OR_RETURN(HttpResponse resp, Call("GET", "/_stats"));
+  int n = -1;
+  if (std::sscanf(resp.body.c_str(), "{\"max_inflight\": %d}", &n) != 1) {
+    return Error(Code::kInternal, "bad /_stats answer {}", resp.body);
+  }
+  return n;
 }
 
 }  // namespace berth::client::testing

@@ -37,13 +37,16 @@ std::string SourceDir();
 
 struct TlsFiles {
   std::string ca_cert, server_cert, server_key;
+  std::string client_cert, client_key;  // a client certificate signed by the same CA
 };
-// A CA and a server certificate for 127.0.0.1/localhost signed by it, in `dir`.
+// A CA, a server certificate for 127.0.0.1/localhost and a client certificate signed by it, in
+// `dir`.
 Result<TlsFiles> MakeTlsFiles(const std::string& dir);
 
 struct TestRegistryOptions {
   bool tls = false;
   std::string user{}, password{};  // non-empty: htpasswd (bcrypt) auth with this one user
+  bool client_certs = false;       // with tls: clients must show a certificate of the CA
 };
 
 class TestRegistry {
@@ -75,19 +78,30 @@ Status PushFixtureImages(const std::string& host);
 
 class MisbehavingRegistry {
  public:
-  // Serves `blob` (see misbehaving_registry.py for the routes).
-  static Result<std::unique_ptr<MisbehavingRegistry>> Start(const std::string& blob);
+  // Serves `blob` (see misbehaving_registry.py for the routes); with `tls`, also the registry's
+  // routes over https (tls_port()) with that server certificate.
+  static Result<std::unique_ptr<MisbehavingRegistry>> Start(const std::string& blob,
+                                                            const TlsFiles* tls = nullptr);
   ~MisbehavingRegistry();
 
   int port() const { return port_a_; }        // the registry
   int other_port() const { return port_b_; }  // "another host"
-  // The requests received so far (JSON array of {port, method, path, authorization, range}).
+  int tls_port() const { return port_c_; }    // the registry over https (0 without TLS)
+  // The requests received so far (JSON array of {port, method, path, authorization, accept,
+  // range}).
   Result<std::string> Log() const;
+  // Forgets the requests logged and the MaxInflight count.
+  Status ClearLog() const;
+  // Lets the held-back blob of the "gated" image go.
+  Status Release() const;
+  // The most blobs of the "slow" image that were being served at once.
+  Result<int> MaxInflight() const;
 
  private:
   MisbehavingRegistry(TempDir dir) : dir_(std::move(dir)) {}
+  Result<HttpResponse> Call(const std::string& method, const std::string& path) const;
   TempDir dir_;
-  int port_a_ = 0, port_b_ = 0;
+  int port_a_ = 0, port_b_ = 0, port_c_ = 0;
   UniqueFd stdin_;
   ChildProcess process_;
 };

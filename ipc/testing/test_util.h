@@ -62,6 +62,7 @@ class EchoServerThread {
   }
   const Status& status() const { return status_; }
   EchoServer& echo() { return *echo_; }
+  Server& server() { return *server_; }
   EventLoop& loop() { return *loop_; }
 
  private:

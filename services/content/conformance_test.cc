@@ -3,14 +3,13 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
 #include <thread>
 
-#include "services/content/content_test_util.h"
+#include "services/content/conformance_fixture.h"
 
 namespace berth::content {
 namespace {
@@ -21,33 +20,7 @@ using testing::RandomBytes;
 using testing::Sha256;
 using ::testing::UnorderedElementsAre;
 
-class ContentConformance : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    dir_ = std::make_unique<TempDir>(TempDir::Create("b-content").value());
-    harness_ = std::make_unique<testing::StoreHarness>(GetParam(), dir_->Join("content"));
-  }
-  void TearDown() override { harness_.reset(); }
-
-  Store& store() { return harness_->store(); }
-  std::string root() const { return dir_->Join("content"); }
-  size_t FilesUnder(const std::string& sub) {
-    size_t n = 0;
-    std::string dir = harness_->local().root() + "/" + sub;
-    for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-      if (e.is_regular_file()) ++n;
-    }
-    return n;
-  }
-  Digest Put(std::string_view data, const std::string& ref = "put", const Labels& labels = {}) {
-    Digest digest = Sha256(data);
-    EXPECT_TRUE(WriteBlob(store(), ref, data, digest, labels).ok());
-    return digest;
-  }
-
-  std::unique_ptr<TempDir> dir_;
-  std::unique_ptr<testing::StoreHarness> harness_;
-};
+class ContentConformance : public testing::ConformanceFixture {};
 
 TEST_P(ContentConformance, WriteThenReadBack) {
   std::string data = RandomBytes(3 * 1024 * 1024 + 17, 1);  // several chunks through IPC
@@ -314,7 +287,7 @@ TEST_P(ContentConformance, OneWriterPerRef) {
   ASSERT_TRUE((*first)->Write("abc").ok());
   auto second = store().OpenWriter({.ref = "locked"});
   EXPECT_EQ(second.status().code(), Code::kUnavailable);
-  EXPECT_THAT(second.status().message(), HasSubstr("locked"));
+  EXPECT_THAT(second.status().message(), HasSubstr("ref locked"));
   EXPECT_EQ(store().Abort("locked").code(), Code::kUnavailable);
   // Other refs are not affected.
   EXPECT_TRUE(store().OpenWriter({.ref = "other"}).ok());
@@ -470,65 +443,7 @@ TEST_P(ContentConformance, CheckFindsFlippedBlob) {
   EXPECT_TRUE((*named)[0].status.ok());
 }
 
-// A small tmpfs as the store's root; unmounted (lazily) whatever happens.
-class TmpfsMount {
- public:
-  explicit TmpfsMount(const std::string& path) : path_(path) {
-    std::filesystem::create_directories(path);
-    mounted_ = ::mount("tmpfs", path.c_str(), "tmpfs", 0, "size=8m") == 0;
-  }
-  ~TmpfsMount() {
-    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  bool Grow() { return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, "size=32m") == 0; }
-
- private:
-  std::string path_;
-  bool mounted_ = false;
-};
-
-TEST_P(ContentConformance, DiskFullKeepsTheIngestForResume) {
-  harness_.reset();
-  TmpfsMount tmpfs(dir_->Join("small"));
-  ASSERT_TRUE(tmpfs.mounted()) << "mount tmpfs: " << std::strerror(errno);
-  harness_ = std::make_unique<testing::StoreHarness>(GetParam(), dir_->Join("small/content"));
-  std::string data = RandomBytes(12 * 1024 * 1024, 4);
-  Digest digest = Sha256(data);
-  uint64_t offset = 0;
-  {
-    auto writer = store().OpenWriter({.ref = "big", .expected = digest});
-    ASSERT_TRUE(writer.ok());
-    Status status;
-    for (size_t off = 0; off < data.size() && status.ok(); off += 1 << 20) {
-      status = (*writer)->Write(std::string_view(data).substr(off, 1 << 20));
-    }
-    if (status.ok()) status = (*writer)->Commit(data.size(), digest);
-    EXPECT_EQ(status.code(), Code::kResourceExhausted) << status.ToString();
-  }
-  EXPECT_EQ(store().GetInfo(digest).status().code(), Code::kNotFound);
-  EXPECT_EQ(FilesUnder("blobs"), 0u);
-  auto status = store().GetStatus("big");
-  ASSERT_TRUE(status.ok()) << status.status().ToString();
-  offset = status->offset;
-  EXPECT_GT(offset, 0u);
-  EXPECT_LT(offset, data.size());
-  EXPECT_EQ(offset % (1 << 20), 0u);  // a failed chunk leaves nothing behind
-
-  ASSERT_TRUE(tmpfs.Grow());
-  auto writer = store().OpenWriter({.ref = "big", .expected = digest});
-  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  ASSERT_EQ((*writer)->GetStatus()->offset, offset);
-  ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(offset)).ok());
-  ASSERT_TRUE((*writer)->Commit(data.size(), digest).ok());
-  writer->reset();
-  EXPECT_EQ(ReadBlob(store(), digest).value(), data);
-  harness_.reset();
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, ContentConformance,
-                         ::testing::Values(Backend::kLocal, Backend::kProxy),
-                         [](const auto& info) { return testing::BackendName(info.param); });
+BERTH_CONTENT_CONFORMANCE(ContentConformance);
 
 }  // namespace
 }  // namespace berth::content

@@ -74,6 +74,10 @@ struct WriterOptions {
   std::string ref{};
   uint64_t total = 0;  // 0: unknown
   Digest expected{};   // empty: unknown (then the blob is hashed with sha256)
+  // Optional: a readable regular file the data comes from, for Writer::WriteFrom. Borrowed: the
+  // caller keeps it open while the writer lives. Through the Proxy, berth-content gets its own
+  // copy of the fd (SCM_RIGHTS) and reads the file itself, so the bytes never cross the socket.
+  int source_fd = -1;
 };
 
 // Random access to a committed blob. Backed by a read-only fd of the blob in every backend, so a
@@ -111,6 +115,15 @@ class Writer {
   // merged into the existing blob's labels. After an OK Commit the ingest is gone.
   virtual Status Commit(uint64_t size, const Digest& expected, const Labels& labels = {}) = 0;
 
+  // Appends `size` bytes of the source file (WriterOptions::source_fd) read at `source_offset`.
+  // Exactly the bytes copied are hashed, so a source that changes meanwhile can never make a
+  // blob whose bytes differ from its digest. Errors:
+  //   FAILED_PRECONDITION  the writer has no source, or was committed;
+  //   OUT_OF_RANGE         the source is shorter than source_offset + size (nothing copied);
+  //   RESOURCE_EXHAUSTED, INTERNAL  as Write: the whole chunks copied before the error stay,
+  //                        so the caller resumes from GetStatus().offset.
+  virtual Status WriteFrom(uint64_t source_offset, uint64_t size) = 0;
+
   // The ingest's current state.
   virtual Result<IngestStatus> GetStatus() = 0;
   // Digest of the bytes written so far.
@@ -147,6 +160,7 @@ class Store {
 
   // --- Ingester ---
   // Opens (creating or resuming) the ingest for options.ref and locks the ref. Errors:
+  //   INVALID_ARGUMENT when options.source_fd is not a readable regular file;
   //   UNAVAILABLE "ref locked: ..." while another writer holds it;
   //   ALREADY_EXISTS when options.expected is already committed (nothing to write);
   //   FAILED_PRECONDITION when the ref is resumed with a different expected digest or total.
@@ -177,6 +191,8 @@ Status ValidateRef(std::string_view ref);
 Status ValidateLabels(const Labels& labels);
 // A Digest built by hand (not by ParseDigest) may hold anything: this re-checks it.
 Status ValidateDigest(const Digest& digest);
+// A Writer's source (WriterOptions::source_fd): -1 (none) or a readable regular file.
+Status ValidateSource(int fd);
 
 // Result of re-hashing one blob (CheckBlobs).
 struct CheckResult {

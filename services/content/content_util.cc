@@ -1,5 +1,9 @@
 // Helpers over any Store, and the validation shared by backends and the server.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "services/content/content.h"
@@ -31,6 +35,20 @@ Status ValidateLabels(const Labels& labels) {
 Status ValidateDigest(const Digest& digest) {
   auto parsed = ParseDigest(digest.ToString());
   return parsed.ok() ? Status::Ok() : parsed.status();
+}
+
+Status ValidateSource(int fd) {
+  if (fd < 0) return Status::Ok();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "the source of a write");
+  int flags = ::fcntl(fd, F_GETFL);
+  if (!S_ISREG(st.st_mode) || flags < 0 || (flags & O_ACCMODE) == O_WRONLY ||
+      (flags & O_PATH) != 0) {
+    return Status(Code::kInvalidArgument,
+                  "the source of a write must be a regular file open for reading (stream other "
+                  "input with Write)");
+  }
+  return Status::Ok();
 }
 
 Result<Labels> ApplyLabelPaths(const Labels& current, const Labels& requested,

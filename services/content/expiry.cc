@@ -2,7 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace berth::content {
+
+std::chrono::milliseconds ExpiryPeriodFor(std::chrono::nanoseconds max_age) {
+  auto half = std::chrono::duration_cast<std::chrono::milliseconds>(max_age / 2);
+  return std::clamp<std::chrono::milliseconds>(half, std::chrono::seconds(1),
+                                               std::chrono::hours(1));
+}
 
 IngestExpiry::IngestExpiry(ipc::EventLoop& loop, LocalStore& store,
                            std::chrono::nanoseconds max_age, std::chrono::milliseconds period)

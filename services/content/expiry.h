@@ -11,10 +11,16 @@
 
 namespace berth::content {
 
+// How often expiry runs for `max_age`: half of it, between 1 s and 1 h, so a stale ingest goes
+// at most max_age + period after its last write.
+std::chrono::milliseconds ExpiryPeriodFor(std::chrono::nanoseconds max_age);
+
 class IngestExpiry {
  public:
   IngestExpiry(ipc::EventLoop& loop, LocalStore& store, std::chrono::nanoseconds max_age,
-               std::chrono::milliseconds period = std::chrono::hours(1));
+               std::chrono::milliseconds period);
+  IngestExpiry(ipc::EventLoop& loop, LocalStore& store, std::chrono::nanoseconds max_age)
+      : IngestExpiry(loop, store, max_age, ExpiryPeriodFor(max_age)) {}
   ~IngestExpiry();
   void Start();
 

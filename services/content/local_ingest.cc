@@ -46,6 +46,28 @@ Result<uint64_t> ParseUint(const std::string& text, const std::string& what) {
   return value;
 }
 
+// Opens an ingest's data to resume writing. A crash inside Commit between its chmod to 0444 and
+// its rename leaves the data read-only, and berth-content under berthd has no CAP_DAC_OVERRIDE
+// to open such a file for writing: as its owner it can make it writable again.
+Result<UniqueFd> OpenIngestData(const std::string& data) {
+  UniqueFd fd(::open(data.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
+  if (!fd && errno == EACCES && ::chmod(data.c_str(), 0644) == 0) {
+    fd = UniqueFd(::open(data.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
+  }
+  if (!fd) return ErrnoStatus(errno, "open " + data);
+  return fd;
+}
+
+// True when neither the dir nor its data (if any) changed since `cutoff`.
+bool UnchangedSince(const std::string& dir, int64_t cutoff) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || TimespecNanos(st.st_mtim) >= cutoff) return false;
+  if (::stat((dir + "/data").c_str(), &st) == 0 && TimespecNanos(st.st_mtim) >= cutoff) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> ListDir(const std::string& dir) {
@@ -66,7 +88,9 @@ Status TidyIngests(const std::string& ingest_root) {
     std::string dir = ingest_root + "/" + name;
     bool half_created = name.starts_with(".tmp-");
     bool no_ref = ::access((dir + "/ref").c_str(), F_OK) != 0;
-    if (half_created || no_ref) {
+    // No data: a crash inside Commit after the data became the blob, before the dir went.
+    bool no_data = ::access((dir + "/data").c_str(), F_OK) != 0;
+    if (half_created || no_ref || no_data) {
       spdlog::info("removing an incomplete ingest dir path={}", dir);
       Status removed = RemoveAll(dir);
       if (!removed.ok()) spdlog::warn("cannot remove {}: {}", dir, removed.message());
@@ -151,10 +175,30 @@ Status LocalStore::Abort(const std::string& ref) {
   return status;
 }
 
-Result<size_t> LocalStore::ExpireIngests(std::chrono::nanoseconds max_age) {
-  BERTH_ASSIGN_OR_RETURN(auto statuses, ListStatuses());
-  int64_t cutoff = NowUnixNanos() - max_age.count();
+Result<size_t> LocalStore::ExpireLeftovers(int64_t cutoff) {
+  BERTH_ASSIGN_OR_RETURN(auto names, ListDir(root_ + "/ingest"));
   size_t removed = 0;
+  for (const auto& name : names) {
+    if (name.starts_with(".")) continue;
+    std::string dir = root_ + "/ingest/" + name;
+    auto ref = ReadFile(dir + "/ref");
+    // Without a readable ref the dir cannot be locked; Open's TidyIngests removes it.
+    if (!ref.ok() || IngestDir(*ref) != dir || !TryLock(*ref)) continue;
+    bool stale = !ReadIngest(dir).ok() && UnchangedSince(dir, cutoff);
+    Status result = stale ? RemoveAll(dir) : Status::Ok();
+    Unlock(*ref);
+    if (!stale) continue;
+    if (!result.ok()) return result;
+    spdlog::info("expired an unreadable ingest ref={}", *ref);
+    ++removed;
+  }
+  return removed;
+}
+
+Result<size_t> LocalStore::ExpireIngests(std::chrono::nanoseconds max_age) {
+  int64_t cutoff = NowUnixNanos() - max_age.count();
+  BERTH_ASSIGN_OR_RETURN(size_t removed, ExpireLeftovers(cutoff));
+  BERTH_ASSIGN_OR_RETURN(auto statuses, ListStatuses());
   for (const auto& status : statuses) {
     if (status.updated_at >= cutoff || !TryLock(status.ref)) continue;
     // Written to between the listing and the lock? Then it is not stale any more.
@@ -173,6 +217,7 @@ Result<size_t> LocalStore::ExpireIngests(std::chrono::nanoseconds max_age) {
 Result<std::unique_ptr<Writer>> LocalStore::OpenWriter(const WriterOptions& options) {
   BERTH_RETURN_IF_ERROR(ValidateRef(options.ref));
   if (!options.expected.empty()) BERTH_RETURN_IF_ERROR(ValidateDigest(options.expected));
+  BERTH_RETURN_IF_ERROR(ValidateSource(options.source_fd));
   if (!TryLock(options.ref)) {
     return Error(Code::kUnavailable, "ref locked: \"{}\" has another writer", options.ref);
   }
@@ -188,6 +233,7 @@ Result<std::unique_ptr<Writer>> LocalStore::CreateOrResume(const WriterOptions& 
   IngestHandle handle;
   handle.ref = options.ref;
   handle.dir = IngestDir(options.ref);
+  handle.source_fd = options.source_fd;
   auto existing = ReadIngest(handle.dir);
   if (existing.ok()) {
     IngestStatus& status = *existing;
@@ -210,14 +256,14 @@ Result<std::unique_ptr<Writer>> LocalStore::CreateOrResume(const WriterOptions& 
       status.total = options.total;
       BERTH_RETURN_IF_ERROR(WriteSmallFile(handle.dir + "/total", std::to_string(status.total)));
     }
-    std::string data = handle.dir + "/data";
-    handle.data = UniqueFd(::open(data.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
-    if (!handle.data) return ErrnoStatus(errno, "open " + data);
+    BERTH_ASSIGN_OR_RETURN(handle.data, OpenIngestData(handle.dir + "/data"));
     handle.status = std::move(status);
     return MakeLocalWriter(*this, std::move(handle));
   }
-  if (existing.status().code() != Code::kNotFound) {
-    // Unreadable leftovers (e.g. after a power loss): start the ref again.
+  if (existing.status().code() != Code::kNotFound || ::access(handle.dir.c_str(), F_OK) == 0) {
+    // Unreadable leftovers (a power loss), or a dir without data (a crash inside Commit after
+    // the data became a blob): nothing to resume, start the ref again. Left in place, the dir
+    // would make the rename below fail and the write look like "already exists".
     spdlog::warn("restarting unreadable ingest ref={}: {}", options.ref,
                  existing.status().message());
     BERTH_RETURN_IF_ERROR(RemoveAll(handle.dir));

@@ -29,8 +29,8 @@ Result<std::vector<std::string>> ListDir(const std::string& dir);
 Result<Labels> ApplyLabelPaths(const Labels& current, const Labels& requested,
                                const std::vector<std::string>& fieldpaths);
 
-// Removes what a crash can leave in ingest/: half-created ingest dirs (".tmp-*") and ingests
-// without a ref file.
+// Removes what a crash can leave in ingest/: half-created ingest dirs (".tmp-*"), ingests
+// without a ref file and ingests without data (committed, but not yet removed).
 Status TidyIngests(const std::string& ingest_root);
 
 // Incremental hash whose current value can be read without ending it.
@@ -49,8 +49,27 @@ class IngestHasher {
   CPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx_;
 };
 
+// --- local_copy.cc ---
+
+// Bytes hashed per read when hashing ingest data from disk.
+inline constexpr size_t kHashChunk = 1 << 20;
+
+// Reads up to `size` bytes at `offset`; fewer only at the end of the file. `what` names the file
+// in errors.
+Result<size_t> PreadFull(int fd, char* buffer, size_t size, uint64_t offset, std::string_view what);
+// Hashes bytes [offset, offset + size) of `fd` into `hasher`, reading through `buffer` (sized on
+// first use). DATA_LOSS when the file is shorter.
+Status HashRange(int fd, uint64_t offset, uint64_t size, IngestHasher& hasher,
+                 std::vector<char>& buffer);
 // Hashes the first `size` bytes of `fd` into `hasher` (resuming an ingest after a restart).
 Status HashPrefix(int fd, uint64_t size, IngestHasher& hasher);
+// Copies `size` bytes of `source` at `source_offset` to `target` at `target_offset` inside the
+// kernel (copy_file_range: no trip through user space, a reflink where the file system can).
+// Returns the bytes copied, fewer than `size` only when the source ends first. UNIMPLEMENTED
+// when this pair of files cannot be copied that way (e.g. different file systems) and nothing
+// was copied: the caller reads and writes instead.
+Result<uint64_t> CopyInKernel(int source, uint64_t source_offset, int target,
+                              uint64_t target_offset, uint64_t size);
 
 // What LocalStore knows of an ingest when it hands it to a writer.
 struct IngestHandle {
@@ -58,6 +77,7 @@ struct IngestHandle {
   std::string dir;  // ingest/<sha256(ref)>
   UniqueFd data;    // O_RDWR
   IngestStatus status;
+  int source_fd = -1;  // WriterOptions::source_fd (borrowed), -1 when none
 };
 
 // The writer for a locked ref; it unlocks the ref when destroyed. Rehashes existing data.

@@ -46,8 +46,9 @@ class LocalStore final : public Store {
       const std::vector<std::string>& filters = {}) override;
   Status Abort(const std::string& ref) override;
 
-  // Removes ingests whose data was not written for `max_age` (refs locked by a writer are
-  // kept). Returns how many were removed.
+  // Removes ingests whose data was not written for `max_age`, and unreadable leftovers (e.g. a
+  // dir without data) unchanged for as long; refs locked by a writer are kept. Returns how many
+  // were removed.
   Result<size_t> ExpireIngests(std::chrono::nanoseconds max_age);
 
   const std::string& root() const { return root_; }
@@ -70,6 +71,9 @@ class LocalStore final : public Store {
   Result<Info> StatBlob(const Digest& digest) const;
   Result<IngestStatus> ReadIngest(const std::string& dir) const;
   Result<std::unique_ptr<Writer>> CreateOrResume(const WriterOptions& options);
+  // Removes ingest dirs that ReadIngest cannot read (no data, corrupt metadata) and that did not
+  // change since `cutoff` (unix ns). Returns how many.
+  Result<size_t> ExpireLeftovers(int64_t cutoff);
   Status RemoveOrphans();
 
   std::string root_;

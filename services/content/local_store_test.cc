@@ -4,9 +4,14 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <thread>
 
 #include "common/fs.h"
 #include "services/content/content_test_util.h"
@@ -39,9 +44,42 @@ class LocalStoreTest : public ::testing::Test {
     return names;
   }
 
+  // What a crash inside Commit leaves after the data's rename into blobs/ and before the ingest
+  // dir is removed: the dir of `ref` with its metadata and no data. Returns the dir.
+  std::string LeaveCommittedIngest(const std::string& ref, std::string_view data) {
+    {
+      auto writer = store_->OpenWriter({.ref = ref});
+      EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+      if (writer.ok()) {
+        EXPECT_TRUE((*writer)->Write(data).ok());
+      }
+    }
+    std::string dir = store_->IngestDir(ref);
+    std::string blob = store_->BlobPath(Sha256(data));
+    EXPECT_EQ(::chmod((dir + "/data").c_str(), 0444), 0);
+    EXPECT_EQ(::rename((dir + "/data").c_str(), blob.c_str()), 0);
+    EXPECT_TRUE(fs::exists(dir + "/ref"));
+    return dir;
+  }
+
   std::unique_ptr<TempDir> dir_;
   std::unique_ptr<LocalStore> store_;
 };
+
+// Runs `body` on a thread whose effective capabilities lack CAP_DAC_OVERRIDE and
+// CAP_DAC_READ_SEARCH, as berth-content has none under berthd. Capabilities belong to a thread,
+// so the rest of the test keeps its own.
+void RunWithoutDacOverride(const std::function<void()>& body) {
+  std::thread thread([&] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct caps[2]{};
+    ASSERT_EQ(::syscall(SYS_capget, &header, caps), 0);
+    caps[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+    ASSERT_EQ(::syscall(SYS_capset, &header, caps), 0);
+    body();
+  });
+  thread.join();
+}
 
 TEST_F(LocalStoreTest, CommittedBlobIsReadOnlyInItsPlace) {
   std::string data = "layout";
@@ -108,9 +146,12 @@ TEST_F(LocalStoreTest, OpenTidiesWhatACrashLeaves) {
   ASSERT_TRUE(WriteFileAtomic(ingest + "/noref/data", "x").ok());
   std::string orphan = root() + "/labels/sha256/" + Sha256("never committed").hex;
   ASSERT_TRUE(WriteFileAtomic(orphan, "{\"a\":\"b\"}").ok());
+  std::string committed = LeaveCommittedIngest("committed", "committed bytes");
   Reopen();
   EXPECT_FALSE(fs::exists(ingest + "/.tmp-half"));
   EXPECT_FALSE(fs::exists(ingest + "/noref"));
+  EXPECT_FALSE(fs::exists(committed));
+  EXPECT_EQ(ReadBlob(*store_, Sha256("committed bytes")).value(), "committed bytes");
   EXPECT_FALSE(fs::exists(orphan));
   EXPECT_EQ(store_->GetStatus("valid")->offset, 3u);
   EXPECT_EQ(store_->GetInfo(kept_digest)->labels.at("a"), "b");
@@ -127,6 +168,70 @@ TEST_F(LocalStoreTest, UnreadableIngestStartsOver) {
   auto writer = store_->OpenWriter({.ref = "corrupt"});
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   EXPECT_EQ((*writer)->GetStatus()->offset, 0u);
+}
+
+// Left in place, the dir without data made the rename of a new ingest fail with ENOTEMPTY, so a
+// write of another blob under that ref reported "already exists" while nothing was stored.
+TEST_F(LocalStoreTest, LeftoverOfACommitStartsOverForTheNextWrite) {
+  std::string dir = LeaveCommittedIngest("reused", "first blob");
+  EXPECT_EQ(store_->GetStatus("reused").status().code(), Code::kNotFound);
+  auto writer = store_->OpenWriter({.ref = "reused"});
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  EXPECT_EQ((*writer)->GetStatus()->offset, 0u);
+  ASSERT_TRUE((*writer)->Write("second blob").ok());
+  ASSERT_TRUE((*writer)->Commit(0, Sha256("second blob")).ok());
+  writer->reset();
+  EXPECT_EQ(ReadBlob(*store_, Sha256("second blob")).value(), "second blob");
+  EXPECT_EQ(ReadBlob(*store_, Sha256("first blob")).value(), "first blob");
+  EXPECT_FALSE(fs::exists(dir));
+
+  LeaveCommittedIngest("reused", "third blob");
+  ASSERT_TRUE(WriteBlob(*store_, "reused", "fourth blob", Sha256("fourth blob")).ok());
+  EXPECT_EQ(ReadBlob(*store_, Sha256("fourth blob")).value(), "fourth blob");
+}
+
+// A crash inside Commit between the chmod to 0444 and the rename leaves a complete, read-only
+// ingest. Without CAP_DAC_OVERRIDE its owner cannot open it for writing as it is.
+TEST_F(LocalStoreTest, ReadOnlyIngestLeftByACommitResumesWithoutCapabilities) {
+  std::string data = RandomBytes(300000, 9);
+  Digest digest = Sha256(data);
+  {
+    auto writer = store_->OpenWriter({.ref = "read-only", .expected = digest});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(data).ok());
+  }
+  std::string path = store_->IngestDir("read-only") + "/data";
+  ASSERT_EQ(::chmod(path.c_str(), 0444), 0);
+  Reopen();
+  RunWithoutDacOverride([&] {
+    // The thread really lacks the capability: the plain open is refused.
+    UniqueFd plain(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_FALSE(plain) << "CAP_DAC_OVERRIDE was not dropped";
+    ASSERT_EQ(errno, EACCES);
+    auto writer = store_->OpenWriter({.ref = "read-only"});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    EXPECT_EQ((*writer)->GetStatus()->offset, data.size());
+    EXPECT_EQ((*writer)->CurrentDigest().value(), digest);
+    ASSERT_TRUE((*writer)->Commit(data.size(), digest).ok());
+  });
+  auto blob = ReadBlob(*store_, digest);
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(*blob, data);
+  struct stat st {};
+  ASSERT_EQ(::stat(store_->BlobPath(digest).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0444u);
+  EXPECT_TRUE(Entries("ingest").empty());
+}
+
+TEST_F(LocalStoreTest, ExpiryRemovesLeftoversWithoutData) {
+  std::string dir = LeaveCommittedIngest("leftover", "leftover blob");
+  EXPECT_EQ(store_->ExpireIngests(std::chrono::hours(1)).value(), 0u);
+  EXPECT_TRUE(fs::exists(dir));  // too young
+  timespec times[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, dir.c_str(), times, 0), 0);
+  EXPECT_EQ(store_->ExpireIngests(std::chrono::hours(1)).value(), 1u);
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_EQ(ReadBlob(*store_, Sha256("leftover blob")).value(), "leftover blob");
 }
 
 TEST_F(LocalStoreTest, ExpiryRemovesStaleUnlockedIngests) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,9 @@ namespace berth::content {
 
 namespace {
 
-constexpr size_t kHashChunk = 1 << 20;
+// WriteFrom's unit: copied inside the kernel, then hashed from the ingest data. Without an
+// in-kernel copy the chunk is read and written in kHashChunk pieces.
+constexpr uint64_t kCopyChunk = 8 << 20;
 
 class LocalWriter final : public Writer {
  public:
@@ -27,6 +30,7 @@ class LocalWriter final : public Writer {
   ~LocalWriter() override { store_.Unlock(handle_.ref); }
 
   Status Write(std::string_view data) override;
+  Status WriteFrom(uint64_t source_offset, uint64_t size) override;
   Status Commit(uint64_t size, const Digest& expected, const Labels& labels) override;
   Result<IngestStatus> GetStatus() override;
   Result<Digest> CurrentDigest() override {
@@ -39,17 +43,27 @@ class LocalWriter final : public Writer {
   Status Committed() const {
     return Error(Code::kFailedPrecondition, "ref \"{}\" was already committed", handle_.ref);
   }
+  // OK while the writer may change the ingest.
+  Status Usable() const { return committed_ ? Committed() : broken_; }
   Result<Digest> DigestFor(std::string_view algorithm);
   Status Verify(uint64_t size, const Digest& want, Digest* got);
+  // WriteFrom's two ways of appending one chunk of the source.
+  Status CopyChunkInKernel(uint64_t source_offset, uint64_t size);
+  Status CopyChunkThroughBuffer(uint64_t source_offset, uint64_t size);
+  // Cuts the data back to the offset after a failed append, so data and hash agree again.
+  void CutBack();
 
   LocalStore& store_;
   IngestHandle handle_;
   IngestHasher hasher_;
+  std::vector<char> copy_buffer_;  // WriteFrom's, allocated on first use
+  bool in_kernel_copy_ = true;     // false once copy_file_range said it cannot
   bool committed_ = false;
+  Status broken_;  // set when the hash no longer matches the data: reopen the ref
 };
 
 Status LocalWriter::Write(std::string_view data) {
-  if (committed_) return Committed();
+  BERTH_RETURN_IF_ERROR(Usable());
   uint64_t& offset = handle_.status.offset;
   size_t done = 0;
   while (done < data.size()) {
@@ -59,10 +73,7 @@ Status LocalWriter::Write(std::string_view data) {
     if (n <= 0) {
       int err = n < 0 ? errno : ENOSPC;
       // Keep the ingest consistent with the hash: drop the part of `data` that made it.
-      if (done > 0 && ::ftruncate(handle_.data.get(), static_cast<off_t>(offset)) != 0) {
-        spdlog::warn("cannot cut ingest ref={} back to {}: {}", handle_.ref, offset,
-                     std::strerror(errno));
-      }
+      if (done > 0) CutBack();
       return ErrnoStatus(err, fmt::format("write ref \"{}\" at offset {}", handle_.ref, offset));
     }
     done += static_cast<size_t>(n);
@@ -70,6 +81,88 @@ Status LocalWriter::Write(std::string_view data) {
   hasher_.Update(data.data(), data.size());
   offset += data.size();
   return Status::Ok();
+}
+
+Status LocalWriter::WriteFrom(uint64_t source_offset, uint64_t size) {
+  BERTH_RETURN_IF_ERROR(Usable());
+  int source = handle_.source_fd;
+  if (source < 0) {
+    return Error(Code::kFailedPrecondition, "ref \"{}\" was opened without a source file",
+                 handle_.ref);
+  }
+  struct stat st {};
+  if (::fstat(source, &st) != 0) return ErrnoStatus(errno, "stat the source file");
+  uint64_t source_size = static_cast<uint64_t>(st.st_size);
+  if (source_offset > source_size || size > source_size - source_offset) {
+    return Error(Code::kOutOfRange, "cannot copy {} bytes at {} of a source file of {} bytes", size,
+                 source_offset, source_size);
+  }
+  (void)::posix_fadvise(source, static_cast<off_t>(source_offset), static_cast<off_t>(size),
+                        POSIX_FADV_SEQUENTIAL);
+  for (uint64_t done = 0; done < size; done += std::min<uint64_t>(kCopyChunk, size - done)) {
+    uint64_t want = std::min<uint64_t>(kCopyChunk, size - done);
+    if (in_kernel_copy_) {
+      Status copied = CopyChunkInKernel(source_offset + done, want);
+      if (copied.code() != Code::kUnimplemented) {
+        BERTH_RETURN_IF_ERROR(copied);
+        continue;
+      }
+      in_kernel_copy_ = false;  // this source and this ingest: read and write from now on
+    }
+    BERTH_RETURN_IF_ERROR(CopyChunkThroughBuffer(source_offset + done, want));
+  }
+  return Status::Ok();
+}
+
+// The chunk is hashed from the ingest data after the copy: the bytes hashed are the bytes kept,
+// whatever the source does meanwhile.
+Status LocalWriter::CopyChunkInKernel(uint64_t source_offset, uint64_t size) {
+  uint64_t offset = handle_.status.offset;
+  auto copied = CopyInKernel(handle_.source_fd, source_offset, handle_.data.get(), offset, size);
+  if (!copied.ok()) {
+    if (copied.status().code() != Code::kUnimplemented) CutBack();
+    return copied.status();
+  }
+  if (*copied < size) {
+    CutBack();
+    return Error(Code::kOutOfRange, "the source file ended at {} while copying it",
+                 source_offset + *copied);
+  }
+  Status hashed = HashRange(handle_.data.get(), offset, size, hasher_, copy_buffer_);
+  if (!hashed.ok()) {
+    CutBack();
+    // The hasher may have taken part of the chunk: rebuild it from the data that stays.
+    hasher_.Reset();
+    Status rehashed = HashPrefix(handle_.data.get(), offset, hasher_);
+    if (!rehashed.ok()) broken_ = rehashed;
+    return hashed;
+  }
+  handle_.status.offset += size;
+  return Status::Ok();
+}
+
+Status LocalWriter::CopyChunkThroughBuffer(uint64_t source_offset, uint64_t size) {
+  if (copy_buffer_.empty()) copy_buffer_.resize(kHashChunk);
+  for (uint64_t done = 0; done < size;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(copy_buffer_.size(), size - done));
+    BERTH_ASSIGN_OR_RETURN(size_t n, PreadFull(handle_.source_fd, copy_buffer_.data(), want,
+                                               source_offset + done, "the source file"));
+    if (n < want) {
+      return Error(Code::kOutOfRange, "the source file ended at {} while copying it",
+                   source_offset + done + n);
+    }
+    // The bytes hashed are the bytes in this buffer, whatever the source does meanwhile.
+    BERTH_RETURN_IF_ERROR(Write(std::string_view(copy_buffer_.data(), n)));
+    done += n;
+  }
+  return Status::Ok();
+}
+
+void LocalWriter::CutBack() {
+  if (::ftruncate(handle_.data.get(), static_cast<off_t>(handle_.status.offset)) != 0) {
+    spdlog::warn("cannot cut ingest ref={} back to {}: {}", handle_.ref, handle_.status.offset,
+                 std::strerror(errno));
+  }
 }
 
 Result<Digest> LocalWriter::DigestFor(std::string_view algorithm) {
@@ -97,7 +190,7 @@ Status LocalWriter::Verify(uint64_t size, const Digest& want, Digest* got) {
 }
 
 Status LocalWriter::Commit(uint64_t size, const Digest& expected, const Labels& labels) {
-  if (committed_) return Committed();
+  BERTH_RETURN_IF_ERROR(Usable());
   if (!expected.empty()) BERTH_RETURN_IF_ERROR(ValidateDigest(expected));
   BERTH_RETURN_IF_ERROR(ValidateLabels(labels));
   Digest got;
@@ -128,7 +221,7 @@ Result<IngestStatus> LocalWriter::GetStatus() {
 }
 
 Status LocalWriter::Truncate(uint64_t size) {
-  if (committed_) return Committed();
+  BERTH_RETURN_IF_ERROR(Usable());
   if (size > handle_.status.offset) {
     return Error(Code::kOutOfRange, "cannot truncate ref \"{}\" to {}: only {} bytes written",
                  handle_.ref, size, handle_.status.offset);
@@ -138,7 +231,9 @@ Status LocalWriter::Truncate(uint64_t size) {
   }
   handle_.status.offset = size;
   hasher_.Reset();
-  return HashPrefix(handle_.data.get(), size, hasher_);
+  Status rehashed = HashPrefix(handle_.data.get(), size, hasher_);
+  if (!rehashed.ok()) broken_ = rehashed;
+  return rehashed;
 }
 
 }  // namespace
@@ -178,21 +273,6 @@ Digest IngestHasher::Peek() const {
     hex[2 * i + 1] = kHex[md[i] & 0xf];
   }
   return Digest{algorithm_, std::move(hex)};
-}
-
-Status HashPrefix(int fd, uint64_t size, IngestHasher& hasher) {
-  std::vector<char> buffer(kHashChunk);
-  uint64_t offset = 0;
-  while (offset < size) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - offset));
-    ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, "read ingest data");
-    if (n == 0) return Error(Code::kDataLoss, "ingest data ends at {}, expected {}", offset, size);
-    hasher.Update(buffer.data(), static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return Status::Ok();
 }
 
 Result<std::unique_ptr<Writer>> MakeLocalWriter(LocalStore& store, IngestHandle handle) {

@@ -6,6 +6,7 @@
 #include "common/time.h"
 #include "services/content/expiry.h"
 #include "services/content/local_store.h"
+#include "services/content/metered_store.h"
 #include "services/content/server.h"
 #include "services/host/service_host.h"
 
@@ -18,8 +19,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
   });
   auto expiry = ParseDuration(expiry_text);
-  if (!expiry.ok()) {
-    fmt::print(stderr, "berth-content: --ingest-expiry: {}\n", expiry.status().message());
+  if (!expiry.ok() || expiry->count() <= 0) {
+    fmt::print(stderr, "berth-content: --ingest-expiry: {}\n",
+               expiry.ok() ? "must be longer than 0 (e.g. 24h)" : expiry.status().message());
     return 2;
   }
   service::ServiceHost host(options);
@@ -28,8 +30,11 @@ int main(int argc, char** argv) {
     spdlog::error("cannot open the content store: {}", store.status().message());
     return 1;
   }
+  // Every caller of the store is counted (berth_content_*, see metered_store.h).
+  content::MeteredStore metered(**store, host.metrics());
+  content::AddContentCollector(**store, host.metrics());
   content::ContentServer server(
-      host.loop(), **store,
+      host.loop(), metered,
       [&host](const std::string& ns, const std::string& topic,
               const google::protobuf::Message& event) { host.Publish(ns, topic, event); });
   server.RegisterWith(host.server());

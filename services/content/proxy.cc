@@ -1,5 +1,9 @@
 #include "services/content/proxy.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
+
 #include "berth/content/v1/content.berth.h"
 #include "ipc/typed.h"
 #include "services/content/convert.h"
@@ -79,9 +83,20 @@ Result<std::unique_ptr<ReaderAt>> Proxy::OpenReader(const Digest& digest) {
 Result<std::unique_ptr<Writer>> Proxy::OpenWriter(const WriterOptions& options) {
   BERTH_RETURN_IF_ERROR(ValidateRef(options.ref));
   if (!options.expected.empty()) BERTH_RETURN_IF_ERROR(ValidateDigest(options.expected));
-  auto stream =
-      client_.OpenStream(options_.service_name, "Write", "", ipc::StreamKind::kBidi, Options(true));
-  return ProxyWriter::Open(std::move(stream), options, options_.chunk_size, options_.write_window);
+  BERTH_RETURN_IF_ERROR(ValidateSource(options.source_fd));
+  ipc::CallOptions call = Options(true);
+  if (options.source_fd >= 0) {
+    // berth-content reads the file through its own copy of the fd.
+    UniqueFd source(::fcntl(options.source_fd, F_DUPFD_CLOEXEC, 0));
+    if (!source) return ErrnoStatus(errno, "dup the source file");
+    call.fds.push_back(std::move(source));
+  }
+  auto stream = client_.OpenStream(options_.service_name, "Write", "", ipc::StreamKind::kBidi,
+                                   std::move(call));
+  return ProxyWriter::Open(std::move(stream), options,
+                           {.chunk = options_.chunk_size,
+                            .window = options_.write_window,
+                            .copy_chunk = options_.copy_chunk});
 }
 
 Result<IngestStatus> Proxy::GetStatus(const std::string& ref) {

@@ -10,6 +10,9 @@
 //     when more than write_window bytes are unacknowledged, so a fast disk keeps the socket
 //     full; an error reported for any chunk fails the next call on the writer (and every one
 //     after it: reopen the ref, GetStatus and resume);
+//   - a writer's source file (WriterOptions::source_fd) travels as an fd with the stream's
+//     Request frame; WriteFrom() sends COPY messages of copy_chunk bytes and waits for their
+//     answers, so its errors come back from WriteFrom itself;
 //   - UNAVAILABLE when berth-content cannot be reached (see ipc::ClientOptions for retrying).
 //
 // Thread-safe like any Store (the ipc::Client is); the client must outlive the proxy and its
@@ -28,6 +31,7 @@ struct ProxyOptions {
   std::chrono::milliseconds timeout{0};  // per unary call; 0 = none (streams never time out)
   size_t chunk_size = 1 << 20;           // bytes per Write message
   size_t write_window = 8 << 20;         // unacknowledged bytes a writer allows in flight
+  size_t copy_chunk = 16 << 20;          // bytes per COPY message (WriteFrom)
   const char* service_name = "berth.content.v1.Content";
 };
 

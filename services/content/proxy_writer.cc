@@ -2,6 +2,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <algorithm>
+
 #include "ipc/typed.h"
 #include "services/content/convert.h"
 
@@ -25,9 +27,9 @@ void AppendDataField(std::string& payload, std::string_view data) {
 }  // namespace
 
 Result<std::unique_ptr<Writer>> ProxyWriter::Open(std::unique_ptr<ipc::Client::Stream> stream,
-                                                  const WriterOptions& options, size_t chunk_size,
-                                                  size_t window) {
-  std::unique_ptr<ProxyWriter> writer(new ProxyWriter(std::move(stream), chunk_size, window));
+                                                  const WriterOptions& options, Sizes sizes) {
+  std::unique_ptr<ProxyWriter> writer(new ProxyWriter(std::move(stream), sizes));
+  writer->has_source_ = options.source_fd >= 0;
   writer->status_.ref = options.ref;
   writer->status_.total = options.total;
   writer->status_.expected = options.expected;
@@ -111,15 +113,38 @@ void ProxyWriter::Absorb(const v1::WriteContentResponse& response) {
 Status ProxyWriter::Write(std::string_view data) {
   BERTH_RETURN_IF_ERROR(Usable());
   while (!data.empty()) {
-    std::string_view chunk = data.substr(0, chunk_size_);
+    std::string_view chunk = data.substr(0, sizes_.chunk);
     v1::WriteContentRequest request;
     request.set_action(v1::WRITE);
     request.set_offset(static_cast<int64_t>(status_.offset));
     BERTH_RETURN_IF_ERROR(Send(request, chunk));
     status_.offset += chunk.size();
     data.remove_prefix(chunk.size());
-    while (in_flight_bytes_ > window_) BERTH_RETURN_IF_ERROR(AwaitOne());
+    while (in_flight_bytes_ > sizes_.window) BERTH_RETURN_IF_ERROR(AwaitOne());
   }
+  return Status::Ok();
+}
+
+Status ProxyWriter::WriteFrom(uint64_t source_offset, uint64_t size) {
+  BERTH_RETURN_IF_ERROR(Usable());
+  if (!has_source_) {
+    return Error(Code::kFailedPrecondition, "ref \"{}\" was opened without a source file",
+                 status_.ref);
+  }
+  // All chunks go out at once (they carry no data); the service copies them in order.
+  uint64_t done = 0;
+  do {
+    uint64_t chunk = std::min<uint64_t>(sizes_.copy_chunk, size - done);
+    v1::WriteContentRequest request;
+    request.set_action(v1::COPY);
+    request.set_offset(static_cast<int64_t>(status_.offset + done));
+    request.set_source_offset(static_cast<int64_t>(source_offset + done));
+    request.set_size(static_cast<int64_t>(chunk));
+    BERTH_RETURN_IF_ERROR(Send(request));
+    done += chunk;
+  } while (done < size);
+  while (!in_flight_.empty()) BERTH_RETURN_IF_ERROR(AwaitOne());
+  Absorb(last_);
   return Status::Ok();
 }
 

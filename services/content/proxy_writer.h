@@ -2,6 +2,7 @@
 // ProxyWriter: a Writer over one Write stream (see proxy.h for the pipelining and error rules).
 // Internal to the Proxy.
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 
@@ -13,22 +14,31 @@ namespace berth::content {
 
 class ProxyWriter final : public Writer {
  public:
-  // Sends the opening STAT and waits for its answer (the ref's lock, or its error).
+  struct Sizes {
+    size_t chunk;       // bytes of data per WRITE message
+    size_t window;      // unacknowledged data bytes allowed in flight
+    size_t copy_chunk;  // bytes per COPY message
+  };
+  // Sends the opening STAT and waits for its answer (the ref's lock, or its error). The stream
+  // carries the source fd, if options.source_fd names one.
   static Result<std::unique_ptr<Writer>> Open(std::unique_ptr<ipc::Client::Stream> stream,
-                                              const WriterOptions& options, size_t chunk_size,
-                                              size_t window);
+                                              const WriterOptions& options, Sizes sizes);
   // Closes the stream and waits for the server to end it, so the ref is free on return.
   ~ProxyWriter() override;
 
   Status Write(std::string_view data) override;
+  Status WriteFrom(uint64_t source_offset, uint64_t size) override;
   Status Commit(uint64_t size, const Digest& expected, const Labels& labels) override;
   Result<IngestStatus> GetStatus() override;
   Result<Digest> CurrentDigest() override;
   Status Truncate(uint64_t size) override;
 
  private:
-  ProxyWriter(std::unique_ptr<ipc::Client::Stream> stream, size_t chunk_size, size_t window)
-      : stream_(std::move(stream)), chunk_size_(chunk_size), window_(window) {}
+  ProxyWriter(std::unique_ptr<ipc::Client::Stream> stream, Sizes sizes)
+      : stream_(std::move(stream)), sizes_(sizes) {
+    sizes_.chunk = std::max<size_t>(sizes_.chunk, 1);
+    sizes_.copy_chunk = std::max<size_t>(sizes_.copy_chunk, 1);
+  }
 
   Status Usable() const;
   // Queues one message (its answer is awaited later).
@@ -40,8 +50,8 @@ class ProxyWriter final : public Writer {
   void Absorb(const v1::WriteContentResponse& response);
 
   std::unique_ptr<ipc::Client::Stream> stream_;
-  size_t chunk_size_;
-  size_t window_;
+  Sizes sizes_;
+  bool has_source_ = false;
   IngestStatus status_;
   std::deque<size_t> in_flight_;  // bytes of each unanswered message
   size_t in_flight_bytes_ = 0;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "berth/content/v1/content.berth.h"
+#include "common/fs.h"
 #include "services/content/content_test_util.h"
 
 namespace berth::content {
@@ -87,8 +88,34 @@ TEST_F(ContentServerTest, DigestsWithPathsAreInvalidArgumentNeverPaths) {
     ASSERT_TRUE(write.Send(open).ok());
     auto answer = write.Recv();
     EXPECT_EQ(answer.status().code(), Code::kInvalidArgument) << bad;
+
+    // COMMIT's own `expected`, sent raw (the Proxy would refuse it before sending), on a ref
+    // opened without one.
+    auto commit_stream = stub_->Write();
+    v1::WriteContentRequest chunk;
+    chunk.set_action(v1::WRITE);
+    chunk.set_ref("commit-" + std::to_string(&bad - bads.data()));
+    chunk.set_data("x");
+    ASSERT_TRUE(commit_stream.Send(chunk).ok());
+    auto written = commit_stream.Recv();
+    ASSERT_TRUE(written.ok() && written->has_value()) << written.status().ToString();
+    v1::WriteContentRequest commit;
+    commit.set_action(v1::COMMIT);
+    commit.set_offset(1);
+    commit.set_expected(bad);
+    ASSERT_TRUE(commit_stream.Send(commit).ok());
+    EXPECT_EQ(commit_stream.Recv().status().code(), Code::kInvalidArgument) << bad;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_->Join("etc")));
+  EXPECT_EQ(harness_->local().GetInfo(Sha256("x")).status().code(), Code::kNotFound);
+  size_t blobs = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_->path())) {
+    if (entry.is_regular_file() && entry.path().parent_path().filename() == "sha256" &&
+        entry.path().parent_path().parent_path().filename() == "blobs") {
+      ++blobs;
+    }
+  }
+  EXPECT_EQ(blobs, 1u);  // only Put's
 }
 
 TEST_F(ContentServerTest, ReadStreamsTheRequestedRange) {
@@ -215,6 +242,53 @@ TEST_F(ContentServerTest, WriteBeyondTheOffsetIsOutOfRange) {
   EXPECT_THAT(answer.status().message(), HasSubstr("status"));
 }
 
+// The source fd of a Write stream, as a raw client sends it: one fd with the Request frame.
+TEST_F(ContentServerTest, WriteSourceMustBeOneReadableRegularFile) {
+  auto open_with = [&](std::vector<UniqueFd> fds, v1::WriteContentRequest message) {
+    ipc::CallOptions options;
+    options.fds = std::move(fds);
+    ipc::TypedStream<v1::WriteContentRequest, v1::WriteContentResponse> stream(client_->OpenStream(
+        v1::ContentService::kServiceName, "Write", "", ipc::StreamKind::kBidi, std::move(options)));
+    EXPECT_TRUE(stream.Send(message).ok());
+    return stream.Recv();
+  };
+  v1::WriteContentRequest stat;
+  stat.set_ref("sourced");
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  std::vector<UniqueFd> pipe;
+  pipe.emplace_back(pipe_fds[0]);
+  UniqueFd pipe_write(pipe_fds[1]);
+  auto refused = open_with(std::move(pipe), stat);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("regular file"));
+
+  std::string file = dir_->Join("source");
+  ASSERT_TRUE(WriteFileAtomic(file, "source bytes").ok());
+  std::vector<UniqueFd> two;
+  two.emplace_back(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  two.emplace_back(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  EXPECT_EQ(open_with(std::move(two), stat).status().code(), Code::kInvalidArgument);
+
+  v1::WriteContentRequest copy;
+  copy.set_ref("sourced");
+  copy.set_action(v1::COPY);
+  copy.set_size(1);
+  auto no_source = open_with({}, copy);
+  EXPECT_EQ(no_source.status().code(), Code::kFailedPrecondition);
+
+  std::vector<UniqueFd> one;
+  one.emplace_back(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  copy.set_source_offset(7);
+  copy.set_size(5);
+  auto copied = open_with(std::move(one), copy);
+  ASSERT_TRUE(copied.ok() && copied->has_value()) << copied.status().ToString();
+  EXPECT_EQ((*copied)->action(), v1::COPY);
+  EXPECT_EQ((*copied)->offset(), 5);
+  EXPECT_EQ(harness_->local().GetStatus("sourced")->offset, 5u);
+  EXPECT_EQ(harness_->local().ListStatuses()->size(), 1u);
+}
+
 TEST_F(ContentServerTest, RefLockIsReleasedWhenTheWriterDisconnects) {
   auto first_client = std::make_unique<ipc::Client>(harness_->socket());
   v1::ContentClient first(*first_client);
@@ -232,7 +306,7 @@ TEST_F(ContentServerTest, RefLockIsReleasedWhenTheWriterDisconnects) {
   ASSERT_TRUE(second.Send(stat).ok());
   auto refused = second.Recv();
   EXPECT_EQ(refused.status().code(), Code::kUnavailable);
-  EXPECT_THAT(refused.status().message(), HasSubstr("locked"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("ref locked"));
 
   first_client.reset();  // the connection drops without closing the stream
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

@@ -8,6 +8,7 @@ namespace berth::content {
 
 void WriteSession::Start(BlockingRunner& runner, Store& store, Stream stream) {
   std::shared_ptr<WriteSession> session(new WriteSession(runner, store, stream));
+  session->source_fds_ = stream.call().TakeFds();
   // The stream's callbacks hold the session; the call drops them when it ends or is cancelled.
   stream.OnMessage(
       [session](v1::WriteContentRequest request) { session->OnMessage(std::move(request)); });
@@ -89,6 +90,9 @@ Result<v1::WriteContentResponse> WriteSession::Process(const v1::WriteContentReq
     case v1::COMMIT:
       if (!request.data().empty()) BERTH_RETURN_IF_ERROR(WriteAt(request));
       return Commit(request);
+    case v1::COPY:
+      BERTH_RETURN_IF_ERROR(CopyAt(request));
+      return Describe(v1::COPY);
     default:
       return Error(Code::kInvalidArgument, "unknown write action {}",
                    static_cast<int>(request.action()));
@@ -101,16 +105,22 @@ Status WriteSession::Open(const v1::WriteContentRequest& request) {
   }
   if (request.total() < 0) return Status(Code::kInvalidArgument, "total must be >= 0");
   BERTH_ASSIGN_OR_RETURN(Digest expected, ParseOptionalDigest(request.expected()));
-  WriterOptions options{
-      .ref = request.ref(), .total = static_cast<uint64_t>(request.total()), .expected = expected};
+  if (source_fds_.size() > 1) {
+    return Error(Code::kInvalidArgument, "a write takes one source file, {} fds came with it",
+                 source_fds_.size());
+  }
+  WriterOptions options{.ref = request.ref(),
+                        .total = static_cast<uint64_t>(request.total()),
+                        .expected = expected,
+                        .source_fd = source_fds_.empty() ? -1 : source_fds_[0].get()};
   BERTH_ASSIGN_OR_RETURN(writer_, store_.OpenWriter(options));
   ref_ = request.ref();
   return Status::Ok();
 }
 
-Status WriteSession::WriteAt(const v1::WriteContentRequest& request) {
-  if (request.offset() < 0) return Status(Code::kInvalidArgument, "offset must be >= 0");
-  uint64_t offset = static_cast<uint64_t>(request.offset());
+Status WriteSession::SeekTo(int64_t requested) {
+  if (requested < 0) return Status(Code::kInvalidArgument, "offset must be >= 0");
+  uint64_t offset = static_cast<uint64_t>(requested);
   BERTH_ASSIGN_OR_RETURN(IngestStatus status, writer_->GetStatus());
   if (offset > status.offset) {
     return Error(Code::kOutOfRange,
@@ -119,7 +129,21 @@ Status WriteSession::WriteAt(const v1::WriteContentRequest& request) {
                  ref_, offset, status.offset);
   }
   if (offset < status.offset) BERTH_RETURN_IF_ERROR(writer_->Truncate(offset));
+  return Status::Ok();
+}
+
+Status WriteSession::WriteAt(const v1::WriteContentRequest& request) {
+  BERTH_RETURN_IF_ERROR(SeekTo(request.offset()));
   return writer_->Write(request.data());
+}
+
+Status WriteSession::CopyAt(const v1::WriteContentRequest& request) {
+  if (request.source_offset() < 0 || request.size() < 0) {
+    return Status(Code::kInvalidArgument, "source_offset and size must be >= 0");
+  }
+  BERTH_RETURN_IF_ERROR(SeekTo(request.offset()));
+  return writer_->WriteFrom(static_cast<uint64_t>(request.source_offset()),
+                            static_cast<uint64_t>(request.size()));
 }
 
 Result<v1::WriteContentResponse> WriteSession::Commit(const v1::WriteContentRequest& request) {

@@ -9,13 +9,18 @@
 // ref's lock) is released when the stream ends: the client closes its side, the connection
 // drops (OnCancel), an error ends it, or right after a successful commit.
 //
+// A source file for COPY messages comes as the one fd attached to the stream's Request frame; the
+// session owns it until the stream ends.
+//
 // Loop-thread object, kept alive by the callbacks it registers on the stream.
 
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "berth/content/v1/content.berth.h"
+#include "common/unique_fd.h"
 #include "services/content/blocking.h"
 #include "services/content/content.h"
 
@@ -39,7 +44,9 @@ class WriteSession : public std::enable_shared_from_this<WriteSession> {
   // Threadpool: one message.
   Result<v1::WriteContentResponse> Process(const v1::WriteContentRequest& request);
   Status Open(const v1::WriteContentRequest& request);
+  Status SeekTo(int64_t offset);
   Status WriteAt(const v1::WriteContentRequest& request);
+  Status CopyAt(const v1::WriteContentRequest& request);
   Result<v1::WriteContentResponse> Commit(const v1::WriteContentRequest& request);
   Result<v1::WriteContentResponse> Describe(v1::WriteAction action);
 
@@ -52,7 +59,8 @@ class WriteSession : public std::enable_shared_from_this<WriteSession> {
   bool remote_ended_ = false;
   bool ended_ = false;
   // Threadpool (one Process at a time), or the loop when not busy.
-  std::unique_ptr<Writer> writer_;
+  std::vector<UniqueFd> source_fds_;  // came with the Request frame: the source file (COPY)
+  std::unique_ptr<Writer> writer_;    // borrows source_fds_[0]
   std::string ref_;
   bool committed_ = false;
 };

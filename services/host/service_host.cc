@@ -80,6 +80,8 @@ ServiceHost::ServiceHost(ServiceOptions options) : options_(std::move(options)) 
   server_ = std::make_unique<ipc::Server>(loop_);
   health_ = std::make_unique<HealthService>(options_.name);
   health_->RegisterWith(*server_);
+  metrics_service_ = std::make_unique<MetricsService>(metrics_, *server_);
+  metrics_service_->RegisterWith(*server_);
   bool has_berthd = !options_.berthd_socket.empty() && options_.berthd_socket != "none";
   if (has_berthd) {
     publisher_ = std::make_unique<EventPublisher>(loop_, options_.berthd_socket);

@@ -7,6 +7,8 @@
 //   - registration of the process's plugins with berthd (retried until berthd answers, and
 //     again whenever berthd restarts, since berthd keeps its registry in memory);
 //   - an EventPublisher to berthd;
+//   - berth.metrics.v1.Metrics: the process's metrics registry, its IPC request counts and
+//     process_* figures (services/host/metrics_service.h), which berthd aggregates;
 //   - SIGTERM/SIGINT: stop serving, run shutdown hooks, exit 0; sd_notify(READY=1) when serving.
 //
 // Usage:
@@ -24,10 +26,12 @@
 
 #include "berth/health/v1/health.berth.h"
 #include "berth/supervisor/v1/supervisor.pb.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "ipc/event_loop.h"
 #include "ipc/server.h"
 #include "services/host/event_publisher.h"
+#include "services/host/metrics_service.h"
 
 namespace CLI {
 class App;
@@ -66,6 +70,13 @@ class ServiceHost {
   // Plugins this process provides, reported to berthd (`berthctl plugins ls`).
   void AddPlugin(const std::string& type, const std::string& id, const std::string& status = "ok",
                  const std::string& error = {});
+  // This process's metrics: keep counters here, add collectors for values read on demand.
+  metrics::Registry& metrics() { return metrics_; }
+  // A source of metrics that needs IPC calls to answer (see MetricsService::AsyncCollector).
+  void AddAsyncMetrics(MetricsService::AsyncCollector collector) {
+    metrics_service_->AddAsyncCollector(std::move(collector));
+  }
+
   // Runs on the loop thread when the process is asked to stop, before the loop ends.
   void OnShutdown(std::function<void()> hook);
 
@@ -82,6 +93,8 @@ class ServiceHost {
   ipc::EventLoop loop_;
   std::unique_ptr<ipc::Server> server_;
   std::unique_ptr<HealthService> health_;
+  metrics::Registry metrics_;
+  std::unique_ptr<MetricsService> metrics_service_;
   std::unique_ptr<EventPublisher> publisher_;
   std::shared_ptr<ipc::AsyncClient> berthd_;
   std::vector<berth::supervisor::v1::Plugin> plugins_;

@@ -68,29 +68,50 @@ bool GcGuard::Arm(std::set<std::string> content_keys, std::set<std::string> snap
   return !aborted_;
 }
 
-bool GcGuard::Claim() {
+bool GcGuard::Claim(const std::string& key) {
   std::lock_guard lock(mutex_);
-  return !aborted_;
+  if (aborted_) return false;
+  in_flight_ = key;
+  return true;
+}
+
+void GcGuard::Finished() {
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_.reset();
+  }
+  finished_.notify_all();
 }
 
 void GcGuard::End() {
-  std::lock_guard lock(mutex_);
-  active_ = armed_ = false;
-  recorded_.clear();
-  content_.clear();
-  snapshots_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    active_ = armed_ = false;
+    in_flight_.reset();
+    recorded_.clear();
+    content_.clear();
+    snapshots_.clear();
+  }
+  finished_.notify_all();
 }
 
 void GcGuard::Touch(const std::vector<GcRef>& refs) {
-  std::lock_guard lock(mutex_);
-  if (!active_ || aborted_) return;
+  std::unique_lock lock(mutex_);
+  if (!active_) return;
   if (!armed_) {
-    recorded_.insert(recorded_.end(), refs.begin(), refs.end());
+    if (!aborted_) recorded_.insert(recorded_.end(), refs.begin(), refs.end());
     return;
   }
+  std::optional<std::string> wait_for;
   for (const auto& ref : refs) {
-    if (Hit(ref)) aborted_ = true;
+    if (!Hit(ref)) continue;
+    aborted_ = true;
+    std::string key = ref.kind == GcRef::Kind::kContent
+                          ? ContentKey(ref.ns, ref.key)
+                          : SnapshotKey(ref.ns, ref.snapshotter, ref.key);
+    if (in_flight_ == key) wait_for = key;
   }
+  if (wait_for) finished_.wait(lock, [&] { return in_flight_ != wait_for; });
 }
 
 // ---- mark ----
@@ -255,16 +276,21 @@ void Sweep(GcStores& stores, GcGuard& guard, const std::vector<ContentInfo>& con
     report->error = "a new reference to a collectible object appeared; collection re-runs";
   };
   for (size_t i : snapshot_order) {
-    if (!guard.Claim()) return stop_for_reference();
+    const auto& s = snapshots[i];
+    if (!guard.Claim(guard.SnapshotKey(s.ns, s.snapshotter, s.key))) return stop_for_reference();
     Status status = stores.RemoveSnapshot(snapshots[i]);
+    guard.Finished();
     if (status.ok()) report->removed_snapshots.push_back(snapshots[i]);
     if (!Swept(status, "snapshot " + snapshots[i].snapshotter + "/" + snapshots[i].key, report)) {
       return;
     }
   }
   for (size_t i : content_order) {
-    if (!guard.Claim()) return stop_for_reference();
+    if (!guard.Claim(guard.ContentKey(content[i].ns, content[i].digest))) {
+      return stop_for_reference();
+    }
     Status status = stores.DeleteContent(content[i]);
+    guard.Finished();
     if (status.ok()) report->removed_content.push_back(content[i].digest);
     if (!Swept(status, "blob " + content[i].digest, report)) return;
   }
@@ -280,9 +306,17 @@ Result<GcReport> Collect(MetadataStore& store, GcStores& stores, GcGuard& guard,
     ~EndGuard() { guard.End(); }
   } end_guard{guard};
 
-  auto content = stores.ListContent();
-  if (!content.ok()) {
-    return content.status().Annotate("garbage collection: listing content (nothing deleted)");
+  // Content is listed twice. Only blobs of the first listing, taken before the roots are read,
+  // may be swept: a blob written later may belong to a lease the roots do not show yet. The
+  // labels the marking follows come from the second listing, taken after the roots: a client
+  // labels its blobs before it creates the image that roots them (then drops its lease), and
+  // labels set between the first listing and the roots must be seen, or the image's config
+  // and layers would be swept from under it. Content labels live in berth-content, not in
+  // this LMDB, so no single snapshot covers both.
+  auto listed_before_roots = stores.ListContent();
+  if (!listed_before_roots.ok()) {
+    return listed_before_roots.status().Annotate(
+        "garbage collection: listing content (nothing deleted)");
   }
   auto snapshots = stores.ListSnapshots();
   if (!snapshots.ok()) {
@@ -290,6 +324,12 @@ Result<GcReport> Collect(MetadataStore& store, GcStores& stores, GcGuard& guard,
   }
   int64_t now = NowUnixNanos();
   BERTH_ASSIGN_OR_RETURN(GcRoots roots, store.ScanGcRoots(now));
+  auto content = stores.ListContent();
+  if (!content.ok()) {
+    return content.status().Annotate("garbage collection: listing content (nothing deleted)");
+  }
+  std::set<std::pair<std::string, std::string>> sweepable;  // (namespace, digest)
+  for (const auto& blob : *listed_before_roots) sweepable.emplace(blob.ns, blob.digest);
 
   Marker marker(guard, *content, *snapshots);
   marker.Roots(roots.refs);
@@ -302,6 +342,7 @@ Result<GcReport> Collect(MetadataStore& store, GcStores& stores, GcGuard& guard,
   std::set<std::string> content_keys, snapshot_keys;
   for (size_t i = 0; i < content->size(); ++i) {
     if (marker.content_marked(i)) continue;
+    if (!sweepable.contains({(*content)[i].ns, (*content)[i].digest})) continue;
     content_order.push_back(i);
     content_keys.insert(guard.ContentKey((*content)[i].ns, (*content)[i].digest));
   }

@@ -17,8 +17,10 @@
 //   4. candidates = listed and unmarked; drop the run if a reference recorded since step 1
 //      names a candidate (it will be re-run);
 //   5. delete expired leases, then snapshots (children first), then blobs. Before each delete
-//      the guard is asked again; a store error other than NOT_FOUND / FAILED_PRECONDITION
-//      stops the sweep (report incomplete, the scheduler retries with backoff).
+//      the guard is asked again (a write that referenced a candidate since step 4 stops the
+//      sweep; one that references the object being deleted is answered after that delete);
+//      a store error other than NOT_FOUND / FAILED_PRECONDITION stops the sweep (report
+//      incomplete, the scheduler retries with backoff).
 // Objects created after the listing are never candidates. A client must hold a lease on what it
 // writes until a record references it (add a blob's digest to the lease BEFORE committing it);
 // that is what makes a pull safe against a concurrent collection.
@@ -32,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -60,16 +63,25 @@ struct GcReport {
 };
 
 // Keeps a collection from deleting what a write referenced while it ran. Thread-safe.
+//
+// A write that references a candidate aborts the sweep (no further Claim succeeds). When it
+// references the very object whose delete is in flight, Touch also waits for that delete to
+// finish: the write is answered only after it, so a client that then looks for the object (a
+// pull that added a blob to its lease, then checks whether the blob exists) sees it gone and
+// writes it again, instead of trusting a blob that is about to vanish.
 class GcGuard {
  public:
   // GC thread: start recording references (before listing the stores).
   void Begin(bool content_namespaced, bool snapshots_namespaced);
   // GC thread: the candidates; false (and aborted) if a recorded reference names one.
   bool Arm(std::set<std::string> content_keys, std::set<std::string> snapshot_keys);
-  // GC thread: may this candidate be deleted now? False once aborted.
-  bool Claim();
+  // GC thread: may candidate `key` (ContentKey / SnapshotKey) be deleted now? False once
+  // aborted. On true the delete is in flight until Finished().
+  bool Claim(const std::string& key);
+  void Finished();
   void End();
-  // Writer thread, after a commit: references a write added.
+  // Writer thread, after a commit and before the reply: references a write added. Blocks while
+  // the delete of one of them is in flight (one store call at most).
   void Touch(const std::vector<GcRef>& refs);
 
   std::string ContentKey(const std::string& ns, const std::string& digest) const;
@@ -80,9 +92,11 @@ class GcGuard {
   bool Hit(const GcRef& ref) const;
 
   mutable std::mutex mutex_;
+  std::condition_variable finished_;
   bool active_ = false;
   bool armed_ = false;
   bool aborted_ = false;
+  std::optional<std::string> in_flight_;  // key of the candidate being deleted
   bool content_ns_ = false;
   bool snapshots_ns_ = false;
   std::vector<GcRef> recorded_;

@@ -9,6 +9,7 @@ void FakeGcStores::AddContent(ContentInfo blob) {
 
 void FakeGcStores::AddSnapshot(SnapshotInfo snapshot) {
   std::lock_guard lock(mutex_);
+  if (!snapshot.parent.empty()) children_[{snapshot.snapshotter, snapshot.parent}]++;
   snapshots_[{snapshot.snapshotter, snapshot.key}] = std::move(snapshot);
 }
 
@@ -53,12 +54,22 @@ void FakeGcStores::set_before_delete(std::function<void(const std::string&)> hoo
 }
 
 Result<std::vector<ContentInfo>> FakeGcStores::ListContent() {
-  std::lock_guard lock(mutex_);
-  if (content_down_) return Status(Code::kUnavailable, "cannot reach fake content store");
   std::vector<ContentInfo> out;
-  out.reserve(content_.size());
-  for (const auto& [digest, blob] : content_) out.push_back(blob);
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mutex_);
+    if (content_down_) return Status(Code::kUnavailable, "cannot reach fake content store");
+    out.reserve(content_.size());
+    for (const auto& [digest, blob] : content_) out.push_back(blob);
+    hook = after_list_content_;
+  }
+  if (hook) hook();
   return out;
+}
+
+void FakeGcStores::set_after_list_content(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  after_list_content_ = std::move(hook);
 }
 
 Result<std::vector<SnapshotInfo>> FakeGcStores::ListSnapshots() {
@@ -99,15 +110,15 @@ Status FakeGcStores::RemoveSnapshot(const SnapshotInfo& snapshot) {
   if (hook) hook(snapshot.snapshotter + "/" + snapshot.key);
   std::lock_guard lock(mutex_);
   if (snapshots_down_) return Status(Code::kUnavailable, "cannot reach fake snapshot store");
-  for (const auto& [key, other] : snapshots_) {
-    if (other.snapshotter == snapshot.snapshotter && other.parent == snapshot.key) {
-      return Status(Code::kFailedPrecondition, "snapshot has children");
-    }
+  auto children = children_.find({snapshot.snapshotter, snapshot.key});
+  if (children != children_.end() && children->second > 0) {
+    return Status(Code::kFailedPrecondition, "snapshot has children");
   }
   BERTH_RETURN_IF_ERROR(DeleteAllowed());
-  if (snapshots_.erase({snapshot.snapshotter, snapshot.key}) == 0) {
-    return Status(Code::kNotFound, "no such snapshot");
-  }
+  auto it = snapshots_.find({snapshot.snapshotter, snapshot.key});
+  if (it == snapshots_.end()) return Status(Code::kNotFound, "no such snapshot");
+  if (!it->second.parent.empty()) children_[{snapshot.snapshotter, it->second.parent}]--;
+  snapshots_.erase(it);
   return Status::Ok();
 }
 

@@ -26,6 +26,9 @@ class FakeGcStores : public GcStores {
   void FailDeletesAfter(int n);
   // Called (outside the lock) before each delete; lets a test act mid-sweep.
   void set_before_delete(std::function<void(const std::string& what)> hook);
+  // Called (outside the lock) after each ListContent; lets a test act between the GC's listing
+  // and its reading of the roots.
+  void set_after_list_content(std::function<void()> hook);
 
   Result<std::vector<ContentInfo>> ListContent() override;
   Status DeleteContent(const ContentInfo& blob) override;
@@ -38,10 +41,14 @@ class FakeGcStores : public GcStores {
   mutable std::mutex mutex_;
   std::map<std::string, ContentInfo> content_;
   std::map<std::pair<std::string, std::string>, SnapshotInfo> snapshots_;
+  // (snapshotter, key) -> how many snapshots have it as parent (a real store's check, in O(1)
+  // so that benchmarks measure the GC and not this fake).
+  std::map<std::pair<std::string, std::string>, int> children_;
   bool content_down_ = false;
   bool snapshots_down_ = false;
   int deletes_left_ = -1;
   std::function<void(const std::string&)> before_delete_;
+  std::function<void()> after_list_content_;
 };
 
 }  // namespace berth::metadata

@@ -7,6 +7,7 @@
 #include "berth/metadata/v1/events.pb.h"
 #include "services/host/service_host.h"
 #include "services/metadata/gc.h"
+#include "services/metadata/gc_metrics.h"
 #include "services/metadata/gc_stores_ipc.h"
 #include "services/metadata/metadata.h"
 #include "services/metadata/server.h"
@@ -44,9 +45,13 @@ int main(int argc, char** argv) {
     metadata::GcScheduler::Options gc_options;
     gc_options.delay = std::chrono::milliseconds(gc_delay_ms);
     gc = std::make_unique<metadata::GcScheduler>(
-        **store, std::make_unique<metadata::IpcGcStores>(content_socket, snapshot_socket, names),
+        **store,
+        std::make_unique<metadata::MeteredGcStores>(
+            std::make_unique<metadata::IpcGcStores>(content_socket, snapshot_socket, names),
+            host.metrics()),
         gc_options);
     gc->Attach();
+    metadata::AddGcCollector(*gc, host.metrics());
   }
   metadata::MetadataServer server(**store, gc.get());
   server.RegisterWith(host.server());

@@ -123,6 +123,19 @@ TEST_F(ServerTest, ImagesCrudThroughIpcInTheCallersNamespace) {
   EXPECT_EQ(images.Delete(del, In("team-a")).status().code(), Code::kNotFound);
 }
 
+TEST_F(ServerTest, ARequestWithoutANamespaceLandsInDefault) {
+  v1::CreateImageRequest request;
+  *request.mutable_image() = MakeImage("busybox:1", FakeDigest(1));
+  ipc::CallOptions no_namespace;  // no containerd-namespace-ttrpc metadata at all
+  no_namespace.timeout = std::chrono::seconds(30);
+  ASSERT_TRUE(v1::ImagesClient(*client_).Create(request, std::move(no_namespace)).ok());
+  v1::GetImageRequest get;
+  get.set_name("busybox:1");
+  EXPECT_TRUE(v1::ImagesClient(*client_).Get(get, In("default")).ok());
+  EXPECT_EQ(v1::ImagesClient(*client_).Get(get, In("other")).status().code(), Code::kNotFound);
+  EXPECT_TRUE(store_->GetNamespace("default").ok());
+}
+
 TEST_F(ServerTest, ValidationErrorsCrossTheWire) {
   auto bad = CreateImage(MakeImage("x", "sha256:short"));
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
@@ -244,6 +257,72 @@ TEST_F(ServerTest, LeasesThroughIpc) {
   EXPECT_EQ(listed->resources(0).id(), FakeDigest(5));
   EXPECT_EQ(leases.List(v1::ListLeasesRequest(), In("default"))->leases_size(), 1);
   EXPECT_EQ(leases.List(v1::ListLeasesRequest(), In("other"))->leases_size(), 0);
+  v1::ListLeasesRequest filtered;
+  filtered.add_filters("id~=^pull-,labels.\"containerd.io/gc.expire\"");
+  EXPECT_EQ(leases.List(filtered, In("default"))->leases_size(), 1);
+
+  *add.mutable_resource() = MakeResource("volumes", "v1");
+  auto unsupported = leases.AddResource(add, In("default"));
+  EXPECT_EQ(unsupported.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(unsupported.status().message().find("snapshots/<snapshotter>"), std::string::npos);
+  *add.mutable_resource() = MakeResource("snapshots/native", "extract-1");
+  ASSERT_TRUE(leases.AddResource(add, In("default")).ok());
+  v1::DeleteLeaseResourceRequest drop;
+  drop.set_id("pull-1");
+  *drop.mutable_resource() = MakeResource("content", FakeDigest(5));
+  ASSERT_TRUE(leases.DeleteResource(drop, In("default")).ok());
+  listed = leases.ListResources(resources, In("default"));
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->resources_size(), 1);
+  EXPECT_EQ(listed->resources(0).type(), "snapshots/native");
+
+  v1::DeleteLeaseRequest del;
+  del.set_id("pull-1");
+  ASSERT_TRUE(leases.Delete(del, In("default")).ok());
+  EXPECT_EQ(leases.Delete(del, In("default")).status().code(), Code::kNotFound);
+  EXPECT_EQ(leases.ListResources(resources, In("default")).status().code(), Code::kNotFound);
+  EXPECT_EQ(leases.List(v1::ListLeasesRequest(), In("default"))->leases_size(), 0);
+}
+
+TEST_F(ServerTest, ContainerRuntimeOptionsAndExtensionsAreStoredAsGiven) {
+  v1::ContainersClient containers(*client_);
+  v1::CreateContainerRequest create;
+  *create.mutable_container() = MakeContainer("opts", "overlayfs", "opts-rw");
+  google::protobuf::StringValue options;
+  google::protobuf::BytesValue extension;  // any bytes, kept byte for byte
+  options.set_value("BinaryName=/usr/sbin/runc");
+  extension.set_value("\x01 raw bytes \xff");
+  create.mutable_container()->mutable_runtime()->mutable_options()->PackFrom(options);
+  (*create.mutable_container()->mutable_extensions())["com.example/ext"].PackFrom(extension);
+  create.mutable_container()->set_sandbox("pod-1");
+  ASSERT_TRUE(containers.Create(create, In("default")).ok());
+  v1::GetContainerRequest get;
+  get.set_id("opts");
+  auto got = containers.Get(get, In("default"));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const auto& c = got->container();
+  EXPECT_EQ(c.runtime().options().SerializeAsString(),
+            create.container().runtime().options().SerializeAsString());
+  EXPECT_EQ(c.extensions().at("com.example/ext").SerializeAsString(),
+            create.container().extensions().at("com.example/ext").SerializeAsString());
+  EXPECT_EQ(c.spec().SerializeAsString(), create.container().spec().SerializeAsString());
+  EXPECT_EQ(c.sandbox(), "pod-1");
+  EXPECT_EQ(c.snapshotter(), "overlayfs");
+  EXPECT_EQ(c.snapshot_key(), "opts-rw");
+  EXPECT_GT(c.created_at().seconds(), 0);
+
+  // Field paths: drop one extension by key; the rest of the record stays.
+  v1::UpdateContainerRequest update;
+  update.mutable_container()->set_id("opts");
+  update.mutable_update_mask()->add_paths("extensions.com.example/ext");
+  auto updated = containers.Update(update, In("default"));
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_TRUE(updated->container().extensions().empty());
+  EXPECT_EQ(updated->container().runtime().options().SerializeAsString(),
+            c.runtime().options().SerializeAsString());
+  EXPECT_EQ(updated->container().created_at().SerializeAsString(),
+            c.created_at().SerializeAsString());
+  EXPECT_GE(updated->container().updated_at().seconds(), c.updated_at().seconds());
 }
 
 TEST_F(ServerTest, SyncDeleteRunsGarbageCollectionBeforeAnswering) {

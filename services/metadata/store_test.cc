@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <thread>
 
 #include "berth/metadata/v1/events.pb.h"
 #include "common/temp_dir.h"
@@ -188,7 +189,8 @@ TEST_F(StoreTest, ContainerCrudAndValidation) {
   EXPECT_EQ(got->spec().SerializeAsString(), c.spec().SerializeAsString());
   EXPECT_EQ(got->snapshot_key(), "web-1-snap");
 
-  for (const char* bad : {"", "-x", ".x", "a/b", "a b", "x\n"}) {
+  // containerd's identifier rule: single separators between letters and digits.
+  for (const char* bad : {"", "-x", ".x", "a/b", "a b", "x\n", "x-", "a..b", "a-_b", "é"}) {
     EXPECT_EQ(CreateContainer("default", MakeContainer(bad)).status().code(),
               Code::kInvalidArgument)
         << bad;
@@ -196,6 +198,9 @@ TEST_F(StoreTest, ContainerCrudAndValidation) {
   EXPECT_EQ(CreateContainer("default", MakeContainer(std::string(77, 'a'))).status().code(),
             Code::kInvalidArgument);
   EXPECT_TRUE(CreateContainer("default", MakeContainer(std::string(76, 'a'))).ok());
+  for (const char* good : {"A", "0", "a.b-c_d", "Web.01", "x-1-2"}) {
+    EXPECT_TRUE(CreateContainer("default", MakeContainer(good)).ok()) << good;
+  }
   auto no_runtime = MakeContainer("r1");
   no_runtime.mutable_runtime()->clear_name();
   EXPECT_EQ(CreateContainer("default", no_runtime).status().code(), Code::kInvalidArgument);
@@ -242,6 +247,11 @@ TEST_F(StoreTest, NamespacesLifecycle) {
   EXPECT_EQ(
       Await<v1::Namespace>([&](auto done) { store_->CreateNamespace(ns, done); }).status().code(),
       Code::kAlreadyExists);
+  v1::Namespace bad;
+  bad.set_name("team..a");
+  EXPECT_EQ(
+      Await<v1::Namespace>([&](auto done) { store_->CreateNamespace(bad, done); }).status().code(),
+      Code::kInvalidArgument);
   v1::Namespace change;
   change.set_name("team-a");
   (*change.mutable_labels())["cost"] = "42";
@@ -276,6 +286,12 @@ TEST_F(StoreTest, LeasesAndResources) {
                 .status()
                 .code(),
             Code::kInvalidArgument);
+
+  EXPECT_EQ(
+      Await<v1::Lease>([&](auto done) { store_->CreateLease("default", MakeLease("pull-"), done); })
+          .status()
+          .code(),
+      Code::kInvalidArgument);
 
   auto add = [&](const std::string& lease_id, v1::Resource r) {
     return AwaitStatus([&](auto done) { store_->AddLeaseResource("default", lease_id, r, done); });
@@ -342,6 +358,47 @@ TEST_F(StoreTest, GcRootsComeFromEveryNamespace) {
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(*deleted, std::vector<std::string>{"c/dead"});
   EXPECT_EQ(store_->GetLease("c", "dead").status().code(), Code::kNotFound);
+}
+
+TEST_F(StoreTest, ATinyMapGrowsUnderConcurrentWritersAndLosesNothing) {
+  Database::Options options;
+  options.env.initial_map_size = size_t{64} << 10;  // 64 KiB: full after a few records
+  auto opened = MetadataStore::Open(dir_->Join("tiny"), nullptr, options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& tiny = **opened;
+  constexpr int kThreads = 4, kPerThread = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto c = MakeContainer(fmt::format("t{}-{}", t, i));
+        (*c.mutable_labels())["padding"] = std::string(2000, 'p');
+        auto created =
+            Await<v1::Container>([&](auto done) { tiny.CreateContainer("default", c, done); });
+        if (!created.ok()) {
+          ADD_FAILURE() << created.status().ToString();  // MDB_MAP_FULL must never surface
+          failures++;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(tiny.database().stats().grows, 0u);
+  EXPECT_GT(tiny.database().env().map_size(), size_t{1} << 20);
+  int listed = 0;
+  ASSERT_TRUE(tiny.ListContainers("default", Filter(), [&](v1::Container&&) { ++listed; }).ok());
+  EXPECT_EQ(listed, kThreads * kPerThread);
+  opened->reset();
+  // Reopening with the same tiny setting adopts the grown file.
+  auto again = MetadataStore::Open(dir_->Join("tiny"), nullptr, options);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE((*again)->GetContainer("default", "t3-199").ok());
+  auto more = Await<v1::Container>([&](auto done) {
+    (*again)->CreateContainer("default", MakeContainer("after-reopen"), done);
+  });
+  EXPECT_TRUE(more.ok()) << more.status().ToString();
 }
 
 TEST_F(StoreTest, DataSurvivesReopen) {

@@ -11,6 +11,21 @@ constexpr size_t kMaxLabelSize = 4096;
 bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
+// containerd's rule (pkg/identifiers): runs of letters and digits joined by single separators
+// ('.', '_', '-'); so no separator first, last, or next to another.
+bool IsIdentifier(std::string_view id) {
+  bool after_separator = true;  // the first character must be a letter or digit
+  for (char c : id) {
+    if (IsAlnum(c)) {
+      after_separator = false;
+    } else if ((c == '.' || c == '_' || c == '-') && !after_separator) {
+      after_separator = true;
+    } else {
+      return false;
+    }
+  }
+  return !after_separator;
+}
 }  // namespace
 
 Status ValidateIdentifier(std::string_view kind, std::string_view id) {
@@ -19,12 +34,10 @@ Status ValidateIdentifier(std::string_view kind, std::string_view id) {
     return Error(Code::kInvalidArgument, "{} \"{}\" is longer than {} characters", kind, id,
                  kMaxIdentifier);
   }
-  bool valid = IsAlnum(id[0]);
-  for (char c : id.substr(1)) valid = valid && (IsAlnum(c) || c == '_' || c == '.' || c == '-');
-  if (!valid) {
+  if (!IsIdentifier(id)) {
     return Error(Code::kInvalidArgument,
-                 "{} \"{}\" is invalid: use letters, digits, '_', '.', '-', starting with a "
-                 "letter or digit",
+                 "{} \"{}\" is invalid: use letters and digits, joined by single '.', '_' or "
+                 "'-' (as containerd: [A-Za-z0-9]+([._-][A-Za-z0-9]+)*)",
                  kind, id);
   }
   return Status::Ok();

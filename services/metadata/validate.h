@@ -11,8 +11,10 @@
 
 namespace berth::metadata {
 
-// Identifiers (namespaces, container ids, lease ids, snapshotter names):
-// [A-Za-z0-9][A-Za-z0-9_.-]{0,75}. `kind` names it in the message ("container id").
+// Identifiers (namespaces, container ids, lease ids, snapshotter names), containerd's rule
+// (identifiers.Validate of containerd 1.6): at most 76 characters matching
+// [A-Za-z0-9]+([._-][A-Za-z0-9]+)*, i.e. [A-Za-z0-9][A-Za-z0-9_.-]{0,75} without a separator at
+// the end or next to another one. `kind` names it in the message ("container id").
 Status ValidateIdentifier(std::string_view kind, std::string_view id);
 
 // Image names: non-empty, at most 4096 bytes, no NUL or control characters.

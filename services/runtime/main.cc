@@ -7,6 +7,7 @@
 #include "services/host/service_host.h"
 #include "services/runtime/server.h"
 #include "services/runtime/task_manager.h"
+#include "services/runtime/task_metrics.h"
 
 namespace {
 
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
       [&host](const std::string& ns, const std::string& topic,
               const google::protobuf::Message& event) { host.Publish(ns, topic, event); });
   manager.Recover();
+  runtime::AddTaskMetrics(host, manager);
   runtime::TasksServer server(host.loop(), manager, options.state + "/metadata.sock",
                               options.state + "/snapshot.sock");
   server.RegisterWith(host.server());

@@ -18,6 +18,10 @@ std::vector<std::string> ShimEnv(const ShimContext& context) {
   for (char** e = environ; e && *e; ++e) {
     std::string_view entry(*e);
     if (entry.rfind("TTRPC_ADDRESS=", 0) == 0 || entry.rfind("GOMAXPROCS=", 0) == 0) continue;
+    // systemd's readiness protocol belongs to berth-runtime's unit. runc hands a NOTIFY_SOCKET
+    // it inherits to the container and `runc start` then waits for the container to send
+    // READY=1, which an ordinary process never does: Start would hang.
+    if (entry.rfind("NOTIFY_SOCKET=", 0) == 0 || entry.rfind("WATCHDOG_", 0) == 0) continue;
     env.emplace_back(entry);
   }
   env.push_back("TTRPC_ADDRESS=" + context.events_address);

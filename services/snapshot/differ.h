@@ -51,7 +51,7 @@ struct DiffApplyOptions {
 };
 
 struct CompareOptions {
-  std::string media_type{kMediaTypeLayerGzip};  // or kMediaTypeLayer
+  std::string media_type{kMediaTypeLayerGzip};  // or kMediaTypeLayer, kMediaTypeLayerZstd
   std::string ref{};                            // content ingest ref; default: unique
   std::map<std::string, std::string> labels{};  // labels of the committed blob
 };

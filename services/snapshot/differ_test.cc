@@ -360,6 +360,56 @@ TEST_P(DifferTest, CompareThenApplyReproducesTheTree) {
   EXPECT_EQ(Tree("replayed", all), want);
 }
 
+TEST_P(DifferTest, ZstdCompareIsAZstdFrameOfTheTarAndAppliesToTheSameTree) {
+  std::string src = tmp_->Join("zsrc");
+  SNAP_ASSERT_OK(MakeDirs(src));
+  SNAP_ASSERT_OK(testing::MakeRichTree(src));
+  SNAP_ASSIGN_OR_FAIL(std::string tar,
+                      RunCapture({"tar", "--format=posix", "--xattrs", "--xattrs-include=*", "-cpf",
+                                  "-", "-C", src, "."}));
+  ApplyLayer("zbase", "", Store(GzipBytes(tar)));
+  SNAP_ASSIGN_OR_FAIL(auto mounts, s().Prepare("zwork", "zbase", {}));
+  std::string target = tmp_->Join("zwork");
+  SNAP_ASSERT_OK(MakeDirs(target));
+  {
+    SNAP_ASSIGN_OR_FAIL(MountGuard guard, MountGuard::Create(mounts, target));
+    // 3 MiB of compressible text: more than one output block of the writer.
+    std::string big;
+    for (int i = 0; big.size() < (3u << 20); ++i) big += "line " + std::to_string(i) + "\n";
+    SNAP_ASSERT_OK(WriteFileAtomic(target + "/big.txt", big));
+    SNAP_ASSERT_OK(WriteFileAtomic(target + "/etc/hosts", "changed\n"));
+    ASSERT_EQ(::unlink((target + "/bin/suid").c_str()), 0);
+    SNAP_ASSERT_OK(guard.Release());
+  }
+  SNAP_ASSERT_OK(s().Commit("zchanged", "zwork", {}));
+  SNAP_ASSIGN_OR_FAIL(auto lower, s().View("zlower", "zbase", {}));
+  SNAP_ASSIGN_OR_FAIL(auto upper, s().View("zupper", "zchanged", {}));
+  CompareOptions options;
+  options.media_type = std::string(kMediaTypeLayerZstd);
+  SNAP_ASSIGN_OR_FAIL(CompareResult diff, d().Compare(lower, upper, options));
+  EXPECT_EQ(diff.descriptor.media_type, kMediaTypeLayerZstd);
+  EXPECT_EQ(diff.descriptor.annotations.at(kUncompressedAnnotation), diff.diff_id.ToString());
+  SNAP_ASSIGN_OR_FAIL(std::string blob, content::ReadBlob(*local_, diff.descriptor.digest));
+  EXPECT_EQ(static_cast<int64_t>(blob.size()), diff.descriptor.size);
+  EXPECT_EQ(*DigestBytes(blob), diff.descriptor.digest);
+  ASSERT_EQ(blob.substr(0, 4), std::string("\x28\xb5\x2f\xfd", 4));
+  EXPECT_LT(blob.size(), 1u << 20) << "the 3 MiB of text compress";
+  // The zstd tool reads it (checksum verified) and its tar is the diffID.
+  std::string blob_path = tmp_->Join("compared.tar.zst");
+  SNAP_ASSERT_OK(WriteFileAtomic(blob_path, blob));
+  SNAP_ASSIGN_OR_FAIL(std::string tar_of_diff, RunCapture({"zstd", "-q", "-dc", blob_path}));
+  EXPECT_EQ(*DigestBytes(tar_of_diff), diff.diff_id);
+  SNAP_ASSIGN_OR_FAIL(std::string listing, RunCapture({"tar", "--zstd", "-tf", blob_path}));
+  for (const char* entry : {"bin/.wh.suid\n", "big.txt\n", "etc/hosts\n"}) {
+    EXPECT_NE(listing.find(entry), std::string::npos) << entry << " not in\n" << listing;
+  }
+  SNAP_ASSERT_OK(s().Remove("zlower"));
+  SNAP_ASSERT_OK(s().Remove("zupper"));
+  EXPECT_EQ(ApplyLayer("zreplayed", "zbase", diff.descriptor), diff.diff_id);
+  testing::TreeOptions all{.mtimes = true, .dir_mtimes = true, .root = false};
+  EXPECT_EQ(Tree("zreplayed", all), Tree("zchanged", all));
+}
+
 TEST_P(DifferTest, UncompressedCompareHasDigestEqualToDiffId) {
   ApplyLayer("base", "", Store(GzipBytes(TarBuilder().File("a", "1").Finish())));
   SNAP_ASSIGN_OR_FAIL(auto lower, s().View("lower", "base", {}));

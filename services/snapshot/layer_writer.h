@@ -1,10 +1,11 @@
 #pragma once
-// The output side of Compare: writes an OCI layer (pax tar, optionally gzip) to a sink while
-// hashing both the uncompressed stream (diffID) and the blob (its digest).
+// The output side of Compare: writes an OCI layer (pax tar, uncompressed, gzip or zstd) to a sink
+// while hashing both the uncompressed stream (diffID) and the blob (its digest).
 //
 // LayerWriter uses libarchive's pax writer (exact nanosecond mtimes, xattrs as SCHILY.xattr
 // records, long names) with no block padding beyond the two end-of-archive blocks, and ISA-L
-// deflate (level 1, fast and close to gzip -6 in size on typical layers) for gzip.
+// deflate (level 1, fast and close to gzip -6 in size on typical layers) for gzip, libzstd (level
+// 3, one frame with a content checksum) for zstd.
 //
 // Thread-safety: one thread at a time.
 
@@ -50,7 +51,7 @@ struct LayerWriterResult {
 
 class LayerWriter {
  public:
-  // Only kNone and kGzip are produced.
+  // Any Compression: kNone, kGzip or kZstd.
   static Result<std::unique_ptr<LayerWriter>> Create(ByteSink& sink, Compression compression);
   ~LayerWriter();
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "services/host/service_host.h"
+#include "services/snapshot/disk_metrics.h"
 #include "services/snapshot/service.h"
 
 int main(int argc, char** argv) {
@@ -35,5 +36,6 @@ int main(int argc, char** argv) {
     spdlog::error("berth-snapshot cannot start: {}", started.status().message());
     return 1;
   }
+  snapshot::AddDiskMetrics(host);
   return host.Run();
 }

@@ -148,6 +148,8 @@ std::string DiffTrees(const std::map<std::string, TreeEntry>& a,
 }
 
 Result<std::string> UmociRootfs(const std::string& image_ref, const std::string& dir) {
+  // skopeo's oci: transport creates the layout directory, but not its parents.
+  BERTH_RETURN_IF_ERROR(MakeDirs(dir));
   std::string layout = dir + "/layout";
   BERTH_RETURN_IF_ERROR(
       RunCapture({"skopeo", "copy", "--quiet", "--insecure-policy", "--src-tls-verify=false",

@@ -80,6 +80,10 @@ TEST_F(ImagePullTest, PullCheckAndCompareWithUmoci) {
     auto pulled = system_->Ctl({"image", "pull", "--plain-http", ref});
     ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
     EXPECT_NE(pulled->find("done in"), std::string::npos) << *pulled;
+    // Off a terminal: plain lines per blob and state, no escape sequences.
+    EXPECT_NE(pulled->find("layer sha256:"), std::string::npos) << *pulled;
+    EXPECT_NE(pulled->find(": done"), std::string::npos) << *pulled;
+    EXPECT_EQ(pulled->find("\x1b["), std::string::npos) << *pulled;
     auto check = system_->CtlJson({"image", "check", ref});
     ASSERT_TRUE(check.ok()) << check.status().ToString();
     ASSERT_EQ(check->size(), 1u);
@@ -104,68 +108,50 @@ TEST_F(ImagePullTest, PullingAgainDoesNoWork) {
   EXPECT_EQ((*second)["layers_fetched"], 0);
   EXPECT_EQ((*second)["layers_unpacked"], 0);
   EXPECT_EQ((*second)["digest"], (*first)["digest"]);
+  // --quiet: nothing on stdout.
+  auto quiet =
+      system_->Ctl({"image", "pull", "--plain-http", "--quiet", Ref("berth/busybox:v2s2")});
+  ASSERT_TRUE(quiet.ok()) << quiet.status().ToString();
+  EXPECT_EQ(*quiet, "");
 }
 
 TEST_F(ImagePullTest, MultiPlatformIndexSelection) {
-  // An index with the host's busybox and a second platform sharing its layer.
+  // The fixture's index: busybox for this host and a manifest for the other of amd64/arm64
+  // sharing its layer.
   auto ref = client::ParseReference(Ref("berth/multi:latest")).value();
   client::RegistryOptions ro;
   ro.hosts.plain_http = true;
-  auto src =
-      client::Registry::Create(client::ParseReference(Ref("berth/busybox:latest")).value(), ro)
-          .value();
-  auto dst = client::Registry::Create(ref, ro).value();
-  auto host_manifest = src->Resolve(src->reference()).value();
-  client::Manifest m =
-      client::ParseManifest(host_manifest.descriptor.media_type, host_manifest.bytes).value();
-  std::string config = src->FetchDocument(m.config).value();
-  auto describe = [](std::string_view type, const std::string& bytes) {
-    return client::Descriptor{.media_type = std::string(type),
-                              .digest = DigestBytes(bytes).value(),
-                              .size = static_cast<int64_t>(bytes.size())};
-  };
-  auto reader = [](const std::string& s) {
-    return [s](uint64_t off, void* buf, size_t n) -> Result<size_t> {
-      size_t len = off >= s.size() ? 0 : std::min(n, s.size() - off);
-      std::memcpy(buf, s.data() + off, len);
-      return len;
-    };
-  };
-  std::string other_arch = client::HostPlatform().architecture == "arm64" ? "amd64" : "arm64";
-  auto other_config_json = nlohmann::json::parse(config);
-  other_config_json["architecture"] = other_arch;
-  std::string other_config = other_config_json.dump();
-  client::Manifest other = m;
-  other.config = describe(client::media::kOciConfig, other_config);
-  ASSERT_TRUE(dst->PushBlob(m.config, reader(config)).ok());
-  ASSERT_TRUE(dst->PushBlob(other.config, reader(other_config)).ok());
-  ASSERT_TRUE(dst->PushBlob(m.layers[0], reader(""), {.mount_from = {"berth/busybox"}}).ok());
-  std::string other_bytes = client::Serialize(other);
-  auto other_desc = describe(client::media::kOciManifest, other_bytes);
-  ASSERT_TRUE(dst->PushManifest(other_desc.digest.ToString(), other_desc, other_bytes).ok());
-  ASSERT_TRUE(dst->PushManifest(host_manifest.descriptor.digest.ToString(),
-                                host_manifest.descriptor, host_manifest.bytes)
-                  .ok());
-  client::Index index;
-  client::Descriptor a = host_manifest.descriptor, b = other_desc;
-  a.platform = client::HostPlatform();
-  b.platform = client::Platform{.os = "linux", .architecture = other_arch};
-  index.manifests = {b, a};
-  std::string index_bytes = client::Serialize(index);
-  ASSERT_TRUE(
-      dst->PushManifest("latest", describe(client::media::kOciIndex, index_bytes), index_bytes)
-          .ok());
+  auto registry = client::Registry::Create(ref, ro).value();
+  auto resolved = registry->Resolve(ref);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  auto index = client::ParseIndex(resolved->descriptor.media_type, resolved->bytes);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  std::string other_arch = client::HostPlatform().architecture == "amd64" ? "arm64" : "amd64";
+  client::Platform other_platform{.os = "linux", .architecture = other_arch};
+  auto host_desc = client::SelectManifest(*index, client::PlatformMatcher(client::HostPlatform()));
+  auto other_desc = client::SelectManifest(*index, client::PlatformMatcher(other_platform));
+  ASSERT_TRUE(host_desc.ok() && other_desc.ok());
+  ASSERT_NE(host_desc->digest, other_desc->digest);
 
+  // --platform: that platform's manifest (content only here).
   auto other_pull = system_->CtlJson({"image", "pull", "--plain-http", "--no-unpack", "--platform",
                                       "linux/" + other_arch, ref.String()});
   ASSERT_TRUE(other_pull.ok()) << other_pull.status().ToString();
-  EXPECT_EQ((*other_pull)["manifest"], other_desc.digest.ToString());
+  EXPECT_EQ((*other_pull)["manifest"], other_desc->digest.ToString());
+  EXPECT_EQ((*other_pull)["digest"], resolved->descriptor.digest.ToString());
+  EXPECT_EQ((*other_pull)["layers_unpacked"], 0);
+  // Default: the host's manifest, unpacked; the shared layer is not fetched again.
   auto host_pull = system_->CtlJson({"image", "pull", "--plain-http", ref.String()});
   ASSERT_TRUE(host_pull.ok()) << host_pull.status().ToString();
-  EXPECT_EQ((*host_pull)["manifest"], host_manifest.descriptor.digest.ToString());
+  EXPECT_EQ((*host_pull)["manifest"], host_desc->digest.ToString());
+  EXPECT_EQ((*host_pull)["layers_fetched"], 0);
   EXPECT_EQ((*host_pull)["layers_unpacked"], 1);
+  // --all-platforms into an empty store: every platform's content, the host's unpacked.
+  ASSERT_TRUE(system_->Ctl({"image", "rm", "--sync", ref.String()}).ok());
   auto all = system_->CtlJson({"image", "pull", "--plain-http", "--all-platforms", ref.String()});
   ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ((*all)["manifest"], host_desc->digest.ToString());
+  EXPECT_EQ((*all)["layers_fetched"], 1);
   for (std::string p : {client::FormatPlatform(client::HostPlatform()), "linux/" + other_arch}) {
     auto check = system_->CtlJson({"image", "check", "--platform", p, ref.String()});
     ASSERT_TRUE(check.ok()) << check.status().ToString();
@@ -176,6 +162,56 @@ TEST_F(ImagePullTest, MultiPlatformIndexSelection) {
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("no manifest for platform linux/s390x"), std::string::npos)
       << none.status().message();
+}
+
+// unpack, tag, inspect, ls (with sizes) and rm on a pulled image.
+TEST_F(ImagePullTest, LocalImageCommands) {
+  std::string ref = Ref("berth/layered:latest");
+  auto pulled = system_->CtlJson({"image", "pull", "--plain-http", "--no-unpack", ref});
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  auto check = system_->CtlJson({"image", "check", ref});
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_TRUE((*check)[0]["complete"].get<bool>());
+  EXPECT_FALSE((*check)[0]["unpacked"].get<bool>());
+  auto unpacked = system_->Ctl({"image", "unpack", ref});
+  ASSERT_TRUE(unpacked.ok()) << unpacked.status().ToString();
+  EXPECT_NE(unpacked->find((*pulled)["snapshot"].get<std::string>()), std::string::npos);
+  check = system_->CtlJson({"image", "check", ref});
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE((*check)[0]["unpacked"].get<bool>());
+
+  std::string copy = Ref("berth/renamed:v2");
+  ASSERT_TRUE(system_->Ctl({"image", "tag", ref, copy}).ok());
+  auto inspect = system_->CtlJson({"image", "inspect", copy});
+  ASSERT_TRUE(inspect.ok()) << inspect.status().ToString();
+  EXPECT_EQ((*inspect)["target"]["digest"], (*pulled)["digest"]);
+  EXPECT_EQ((*inspect)["chain_ids"].size(), 3u);
+  EXPECT_EQ((*inspect)["chain_ids"][2], (*pulled)["snapshot"]);
+  EXPECT_TRUE((*inspect)["unpacked"].get<bool>());
+  EXPECT_EQ((*inspect)["config"]["rootfs"]["diff_ids"].size(), 3u);
+  // ls: the size is the image's content (manifest, config and layers), as check counts it.
+  int64_t content_size = (*inspect)["manifest_descriptor"]["size"].get<int64_t>() +
+                         (*inspect)["manifest"]["config"]["size"].get<int64_t>();
+  for (auto& layer : (*inspect)["manifest"]["layers"]) content_size += layer["size"].get<int64_t>();
+  auto listed = system_->CtlJson({"image", "ls"});
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 2u) << listed->dump();
+  for (auto& image : *listed) {
+    EXPECT_EQ(image["size"].get<int64_t>(), content_size) << image.dump();
+    EXPECT_EQ(image["size"], (*check)[0]["size"]);
+  }
+  auto table = system_->Ctl({"image", "ls"});
+  ASSERT_TRUE(table.ok());
+  EXPECT_NE(table->find(" MiB"), std::string::npos) << *table;  // human-readable sizes
+
+  ASSERT_TRUE(system_->Ctl({"image", "rm", copy}).ok());
+  auto names = system_->Ctl({"image", "ls", "-q"});
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, ref + "\n");
+  auto gone = system_->Ctl({"image", "inspect", copy});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.status().message().find("not found"), std::string::npos)
+      << gone.status().message();
 }
 
 TEST_F(ImagePullTest, CorruptLayerIsRefusedAndNothingCommitted) {

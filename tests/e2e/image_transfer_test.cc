@@ -141,6 +141,12 @@ TEST_F(ImageTransferTest, ExportImportIntoFreshRoot) {
   for (auto& i : *imported) digests[i["name"]] = i["digest"];
   EXPECT_EQ(digests[Ref("berth/layered:latest")], (*layered)["digest"]);
   EXPECT_EQ(digests[Ref("berth/busybox:v2s2")], (*v2s2)["digest"]);
+  // The import's lease is gone: a collection now must keep everything the records reach
+  // (import labels the documents for GC as a pull does).
+  auto collected = (*fresh)->CtlJson({"gc"});
+  ASSERT_TRUE(collected.ok()) << collected.status().ToString();
+  EXPECT_TRUE((*collected)["removed_content"].empty()) << collected->dump();
+  EXPECT_TRUE((*collected)["removed_snapshots"].empty()) << collected->dump();
   auto check = (*fresh)->CtlJson({"image", "check"});
   ASSERT_TRUE(check.ok());
   ASSERT_EQ(check->size(), 2u);

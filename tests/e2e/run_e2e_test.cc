@@ -83,13 +83,14 @@ class RunE2eTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     std::string state = berthd_->state();
+    std::string cgroup_parent = CgroupParent();  // berthd_ is gone below
     KillLeftovers(state);
     berthd_.reset();
     KillLeftovers(state);
     // The (now empty) cgroup directories of this test, deepest first, in every hierarchy.
     (void)RunCapture({"sh", "-c",
-                      "for d in /sys/fs/cgroup" + CgroupParent() + " /sys/fs/cgroup/*" +
-                          CgroupParent() + "; do [ -d \"$d\" ] && find \"$d\" -depth -type d " +
+                      "for d in /sys/fs/cgroup" + cgroup_parent + " /sys/fs/cgroup/*" +
+                          cgroup_parent + "; do [ -d \"$d\" ] && find \"$d\" -depth -type d " +
                           "-exec rmdir {} + ; done; true"});
   }
   std::string CgroupParent() const {
@@ -206,10 +207,14 @@ TEST_P(RunE2eTest, SpecIsAppliedInsideTheContainer) {
   auto r = RunCtr({"--rm", "--user", "app", "--cwd", "/tmp", "--env", "FOO=bar", "--hostname", "hh",
                    "--read-only"},
                   {kImage, "spec1", "sh", "-c",
-                   "id -u; id -g; pwd; echo $FOO; hostname; touch /x 2>/dev/null && echo rw || "
+                   "id -u; id -g; pwd; echo $FOO; hostname; touch /tmp/x 2>/dev/null && echo rw || "
                    "echo ro; cat /proc/self/status | grep NoNewPrivs"});
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "1000\n1000\n/tmp\nbar\nhh\nro\nNoNewPrivs:\t1\n");
+  // The same write succeeds without --read-only (/tmp is 1777 in the image).
+  auto writable = RunCtr({"--rm", "--user", "app"},
+                         {kImage, "spec3", "sh", "-c", "touch /tmp/x && echo rw || echo ro"});
+  EXPECT_EQ(writable.out, "rw\n");
   auto big = RunCtr({"--rm", "--user", "2147483648"}, {kImage, "spec2", "true"});
   EXPECT_NE(big.code, 0);
   EXPECT_NE(big.out.find("2147483647"), std::string::npos) << big.out;

@@ -147,6 +147,45 @@ TEST_F(ContentCliTest, ActiveShowsAnInterruptedIngestAndIngestResumesIt) {
   EXPECT_THAT(Ctl({"content", "active"}).value(), Not(HasSubstr("dropme")));
 }
 
+// A file on stdin goes to berth-content as an fd: resumed from the ingest's offset, counted from
+// stdin's position.
+TEST_F(ContentCliTest, IngestOfAFileResumesAndStartsAtStdinsPosition) {
+  std::string data = RandomBytes((3 << 20) + 11, 31);
+  Digest digest = DigestBytes(data).value();
+  std::string file = WriteInput("blob", data);
+  {
+    auto writer = service_.proxy().OpenWriter({.ref = "file-half", .expected = digest});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(0, 1 << 20)).ok());
+  }
+  auto resumed = CtlFromFile("content ingest --expected " + digest.ToString() + " file-half", file);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(*resumed, digest.ToString() + "\n");
+  EXPECT_EQ(DigestFile(service_.blobs() + "/sha256/" + digest.hex).value(), digest);
+  EXPECT_TRUE(service_.proxy().ListStatuses()->empty());
+
+  // dd consumes the first 7 bytes; the ingest takes the rest of the file.
+  Digest tail = DigestBytes(std::string_view(data).substr(7)).value();
+  auto positioned =
+      RunCapture({"sh", "-c",
+                  "{ dd bs=7 count=1 of=/dev/null 2>/dev/null; " + berthctl_ + " --state " +
+                      service_.state() + " content ingest tail-ref; } < " + file},
+                 {}, std::chrono::seconds(60));
+  ASSERT_TRUE(positioned.ok()) << positioned.status().ToString();
+  EXPECT_EQ(*positioned, tail.ToString() + "\n");
+
+  // A file shorter than what the ref already holds cannot be its source.
+  {
+    auto writer = service_.proxy().OpenWriter({.ref = "longer"});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(data).ok());
+  }
+  auto shorter = CtlFromFile("content ingest longer", WriteInput("short", "short"));
+  ASSERT_FALSE(shorter.ok());
+  EXPECT_THAT(shorter.status().message(), HasSubstr("stdin has 5 bytes"));
+  EXPECT_EQ(service_.proxy().GetStatus("longer")->offset, data.size());
+}
+
 TEST_F(ContentCliTest, CheckFindsABlobFlippedOnDisk) {
   std::vector<Digest> digests;
   for (const char* text : {"first blob", "second blob", "third blob"}) {

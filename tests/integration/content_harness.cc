@@ -15,6 +15,33 @@ std::string ContentBuildPath(const std::string& relative) {
   return dir == nullptr ? "" : std::string(dir) + "/" + relative;
 }
 
+BlobsWatcher::BlobsWatcher(std::string blobs, Digest expected, uint64_t size)
+    : blobs_(std::move(blobs)), expected_(std::move(expected)), size_(size) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void BlobsWatcher::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void BlobsWatcher::Run() {
+  while (!stop_) {
+    std::error_code ec;
+    for (auto& e : std::filesystem::recursive_directory_iterator(blobs_, ec)) {
+      if (e.is_directory()) continue;
+      std::string name = e.path().filename().string();
+      std::error_code size_ec;
+      uint64_t size = std::filesystem::file_size(e.path(), size_ec);
+      if (violation_.empty() && (name != expected_.hex || (!size_ec && size != size_))) {
+        violation_ = e.path().string() + " with " + std::to_string(size) + " bytes";
+      }
+    }
+    ++scans_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 ContentServiceHarness::ContentServiceHarness() : dir_(TempDir::Create("b").value()) {
   root_ = dir_.Join("root");
   state_ = dir_.Join("state");

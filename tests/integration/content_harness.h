@@ -4,22 +4,51 @@
 // plays the supervisor: it can kill -9 the process and start it again on the same root.
 // Cleanup is RAII: the process is SIGKILLed and reaped, the temp dir removed, even on failure.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/process.h"
 #include "common/temp_dir.h"
 #include "ipc/client.h"
+#include "services/content/content_test_util.h"
 #include "services/content/proxy.h"
 
 namespace berth::integration {
 
 using namespace std::chrono_literals;
+// Pseudo-random bytes, the same for the same seed.
+using content::testing::RandomBytes;
 
 // $BERTH_BUILD_DIR/<relative>; "" when BERTH_BUILD_DIR is unset.
 std::string ContentBuildPath(const std::string& relative);
+
+// Watches a blobs/ dir from its own thread until stopped: every file that ever shows up there
+// must be complete (named `expected`, `size` bytes). Records the first violation.
+class BlobsWatcher {
+ public:
+  BlobsWatcher(std::string blobs, Digest expected, uint64_t size);
+  ~BlobsWatcher() { Stop(); }
+  void Stop();
+  // "" when every file seen was complete. Read after Stop().
+  std::string violation() const { return violation_; }
+  uint64_t scans() const { return scans_; }
+
+ private:
+  void Run();
+
+  std::string blobs_;
+  Digest expected_;
+  uint64_t size_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> scans_{0};
+  std::string violation_;
+  std::thread thread_;
+};
 
 class ContentServiceHarness {
  public:

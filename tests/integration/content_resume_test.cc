@@ -2,15 +2,14 @@
 // reported offset; no partial blob is ever visible under blobs/. Also the --ingest-expiry flag
 // and a clean SIGTERM.
 //
-// The test restarts berth-content itself (it plays berthd's part); a variant under berthd
-// belongs with the supervisor's integration tests.
+// Here the test restarts berth-content itself (it plays berthd's part);
+// content_supervised_test.cc does the same under berthd.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
-#include <random>
 #include <thread>
 
 #include "common/digest.h"
@@ -22,62 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Generate(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(size, '\0');
-  for (size_t i = 0; i + 8 <= size; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, 8);
-  }
-  return out;
-}
-
-// Watches blobs/ until stopped: every file that ever shows up there must be complete (the
-// expected name and size). Records the first violation.
-class BlobsWatcher {
- public:
-  BlobsWatcher(std::string blobs, Digest expected, uint64_t size)
-      : blobs_(std::move(blobs)), expected_(std::move(expected)), size_(size) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~BlobsWatcher() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string violation() const { return violation_; }
-  uint64_t scans() const { return scans_; }
-
- private:
-  void Run() {
-    while (!stop_) {
-      std::error_code ec;
-      for (auto& e : fs::recursive_directory_iterator(blobs_, ec)) {
-        if (e.is_directory()) continue;
-        std::string name = e.path().filename().string();
-        std::error_code size_ec;
-        uint64_t size = fs::file_size(e.path(), size_ec);
-        if (violation_.empty() && (name != expected_.hex || (!size_ec && size != size_))) {
-          violation_ = e.path().string() + " with " + std::to_string(size) + " bytes";
-        }
-      }
-      ++scans_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  }
-
-  std::string blobs_;
-  Digest expected_;
-  uint64_t size_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> scans_{0};
-  std::string violation_;
-  std::thread thread_;
-};
-
 TEST(ContentServiceTest, KillDuringIngestThenResumeFromReportedOffset) {
   constexpr size_t kSize = 200u << 20;
-  const std::string data = Generate(kSize, 42);
+  const std::string data = RandomBytes(kSize, 42);
   const Digest digest = DigestBytes(data).value();
   const std::string ref = "pull-layer-200m";
 
@@ -175,11 +121,41 @@ TEST(ContentServiceTest, IngestExpiryFlagRemovesStaleIngestsAtStart) {
   EXPECT_EQ(fresh->offset, 7u);
 }
 
+TEST(ContentServiceTest, IngestExpiryRunsWhileServing) {
+  ContentServiceHarness service;
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "3s"}).ok());
+  {
+    auto writer = service.proxy().OpenWriter({.ref = "abandoned"});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    ASSERT_TRUE((*writer)->Write("partial").ok());
+  }
+  // A writer that holds its ref keeps it, however long it stays idle.
+  auto holder = service.proxy().OpenWriter({.ref = "held"});
+  ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+  ASSERT_TRUE((*holder)->Write("held").ok());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_TRUE(service.proxy().GetStatus("abandoned").ok()) << "expired before its age";
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (service.proxy().GetStatus("abandoned").ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(service.proxy().GetStatus("abandoned").status().code(), Code::kNotFound);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // one more expiry period
+  auto held = (*holder)->GetStatus();
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_EQ(held->offset, 4u);
+  ASSERT_TRUE((*holder)->Commit(4, DigestBytes("held").value()).ok());
+}
+
 TEST(ContentServiceTest, BadExpiryFlagIsAUsageError) {
   ContentServiceHarness service;
-  Status started = service.Start({"--ingest-expiry", "soon"}, std::chrono::seconds(3));
-  EXPECT_FALSE(started.ok());
-  EXPECT_NE(started.message().find("exit code 2"), std::string::npos) << started.ToString();
+  for (const char* bad : {"soon", "0s", "-1h"}) {
+    Status started = service.Start({"--ingest-expiry", bad}, std::chrono::seconds(3));
+    EXPECT_FALSE(started.ok()) << bad;
+    EXPECT_NE(started.message().find("exit code 2"), std::string::npos) << started.ToString();
+  }
 }
 
 }  // namespace

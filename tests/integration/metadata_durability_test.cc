@@ -42,9 +42,16 @@ class DurabilityTest : public ::testing::Test {
     return options;
   }
 
-  // Writers create containers (and every 4th write an image) until told to stop or the
-  // process dies; returns the names whose creation was acknowledged.
-  void Storm(int cycle, std::atomic<bool>& stop, std::set<std::string>& acked, std::mutex& mutex,
+  // What the storm's writers were told.
+  struct Acked {
+    std::set<std::string> created;     // creations answered OK
+    std::set<std::string> deleted;     // deletions answered OK (of names in `created`)
+    std::set<std::string> unanswered;  // deletions sent but not answered: either state is right
+  };
+
+  // Writers create containers (every 4th write an image) and delete every 8th container right
+  // after creating it, until told to stop or the process dies.
+  void Storm(int cycle, std::atomic<bool>& stop, Acked& acked, std::mutex& mutex,
              std::atomic<int>& count) {
     constexpr int kWriters = 8;
     std::vector<std::thread> writers;
@@ -67,13 +74,42 @@ class DurabilityTest : public ::testing::Test {
             ok = containers.Create(request, Call()).ok();
           }
           if (!ok) break;  // the process is gone
+          {
+            std::lock_guard lock(mutex);
+            acked.created.insert(name);
+            count++;
+          }
+          if (i % 8 != 1) continue;
+          {
+            std::lock_guard lock(mutex);
+            acked.unanswered.insert(name);
+          }
+          v1::DeleteContainerRequest del;
+          del.set_id(name);
+          if (!containers.Delete(del, Call()).ok()) break;
           std::lock_guard lock(mutex);
-          acked.insert(name);
-          count++;
+          acked.unanswered.erase(name);
+          acked.deleted.insert(name);
         }
       });
     }
     for (auto& writer : writers) writer.join();
+  }
+
+  // Every acknowledged write is visible in `existing`; returns how many were not.
+  static size_t Lost(const Acked& acked, const std::set<std::string>& existing) {
+    size_t lost = 0;
+    for (const auto& name : acked.created) {
+      if (acked.unanswered.contains(name)) continue;
+      bool should_exist = !acked.deleted.contains(name);
+      if (existing.contains(name) != should_exist) {
+        ADD_FAILURE() << name
+                      << (should_exist ? " was acknowledged but is missing"
+                                       : " was deleted (acknowledged) but is back");
+        ++lost;
+      }
+    }
+    return lost;
   }
 
   // Every name that exists now.
@@ -102,17 +138,14 @@ class DurabilityTest : public ::testing::Test {
 };
 
 TEST_F(DurabilityTest, AcknowledgedWritesSurviveKill9MidStorm) {
-  std::set<std::string> acked;
+  Acked acked;
   std::mutex mutex;
   std::mt19937 random(std::random_device{}());
   for (int cycle = 0; cycle < 3; ++cycle) {
     Status started = metadata_->Start();
     ASSERT_TRUE(started.ok()) << "cycle " << cycle << ": " << started.ToString();
-    // What earlier cycles acknowledged is all there.
-    std::set<std::string> existing = Existing();
-    for (const auto& name : acked) {
-      ASSERT_TRUE(existing.contains(name)) << "cycle " << cycle << ": lost " << name;
-    }
+    // What earlier cycles acknowledged is all there (and what they deleted is not).
+    ASSERT_EQ(Lost(acked, Existing()), 0u) << "cycle " << cycle;
     std::atomic<bool> stop{false};
     std::atomic<int> count{0};
     std::thread killer([&] {
@@ -131,10 +164,8 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKill9MidStorm) {
   }
   ASSERT_TRUE(metadata_->Start().ok());
   std::set<std::string> existing = Existing();
-  size_t lost = 0;
-  for (const auto& name : acked) lost += !existing.contains(name);
-  EXPECT_EQ(lost, 0u) << "of " << acked.size() << " acknowledged writes";
-  EXPECT_GE(existing.size(), acked.size());
+  EXPECT_EQ(Lost(acked, existing), 0u) << "of " << acked.created.size() << " acknowledged writes";
+  EXPECT_GT(acked.deleted.size(), 0u);
   EXPECT_TRUE(metadata_->Terminate().ok()) << metadata_->LogTail();
 }
 

@@ -2,6 +2,8 @@
 // berth-snapshot (native snapshotter) what no image, container or lease references.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "berth/metadata/v1/containers.berth.h"
 #include "berth/metadata/v1/gc.berth.h"
 #include "berth/metadata/v1/images.berth.h"
@@ -90,6 +92,18 @@ class GcIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(snapshots_->Prepare(name + "-extract", parent, {}).ok());
     ASSERT_TRUE(snapshots_->Commit(name, name + "-extract", {}).ok());
   }
+  // Creates image `name` whose target is the manifest blob `digest` of `size` bytes.
+  Status CreateImage(ipc::Client& client, const std::string& name, const Digest& digest,
+                     size_t size) {
+    v1::CreateImageRequest create;
+    create.mutable_image()->set_name(name);
+    auto* target = create.mutable_image()->mutable_target();
+    target->set_media_type("application/vnd.oci.image.manifest.v1+json");
+    target->set_digest(digest.ToString());
+    target->set_size(static_cast<int64_t>(size));
+    auto created = v1::ImagesClient(client).Create(create, Call());
+    return created.ok() ? Status::Ok() : created.status();
+  }
   Result<v1::CollectResponse> Collect() {
     return v1::GCClient(*metadata_client_).Collect(v1::CollectRequest(), Call());
   }
@@ -111,13 +125,8 @@ TEST_F(GcIntegrationTest, AnImagesBlobsAndSnapshotsVanishOnlyAfterItIsDeleted) {
   Digest manifest =
       WriteBlob(manifest_json, {{"containerd.io/gc.ref.content.config", config.ToString()},
                                 {"containerd.io/gc.ref.content.l.0", layer.ToString()}});
-  v1::CreateImageRequest create;
-  create.mutable_image()->set_name("example.com/app:1");
-  create.mutable_image()->mutable_target()->set_media_type(
-      "application/vnd.oci.image.manifest.v1+json");
-  create.mutable_image()->mutable_target()->set_digest(manifest.ToString());
-  create.mutable_image()->mutable_target()->set_size(int64_t(manifest_json.size()));
-  ASSERT_TRUE(v1::ImagesClient(*metadata_client_).Create(create, Call()).ok());
+  ASSERT_TRUE(
+      CreateImage(*metadata_client_, "example.com/app:1", manifest, manifest_json.size()).ok());
 
   auto kept = Collect();
   ASSERT_TRUE(kept.ok()) << kept.status().ToString() << metadata_->LogTail();
@@ -213,11 +222,76 @@ TEST_F(GcIntegrationTest, AStoreThatIsDownDuringGcLosesNothing) {
   EXPECT_TRUE(HasBlob(orphan));
 
   ASSERT_TRUE(snapshot_->Start().ok());
+  // Nobody asks again: the failed collection is retried (with backoff) by berth-metadata itself.
+  for (int i = 0; i < 300 && (HasBlob(orphan) || HasSnapshot("orphan")); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(HasBlob(orphan)) << metadata_->LogTail();
+  EXPECT_FALSE(HasSnapshot("orphan"));
   auto report = Collect();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_TRUE(report->complete());
+  EXPECT_EQ(report->removed_content_size() + report->removed_snapshots_size(), 0);
+}
+
+TEST_F(GcIntegrationTest, BerthctlGcReportsWhatItRemoves) {
+  Digest orphan = WriteBlob("nobody's blob");
+  Digest rooted = WriteBlob("pinned blob", {{"containerd.io/gc.root", "2024-01-01T00:00:00Z"}});
+  Digest held = WriteBlob("an image's manifest");
+  CommittedSnapshot("orphan", "");
+  ASSERT_TRUE(CreateImage(*metadata_client_, "example.com/held:1", held, 19).ok());
+
+  auto dry = RunBerthctl(dirs_.state, {"gc", "--dry-run"});
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_NE(dry->find("would remove content " + orphan.ToString()), std::string::npos) << *dry;
+  EXPECT_NE(dry->find("would remove snapshot native/orphan"), std::string::npos) << *dry;
+  EXPECT_EQ(dry->find(rooted.ToString()), std::string::npos) << *dry;
+  EXPECT_EQ(dry->find(held.ToString()), std::string::npos) << *dry;
+  EXPECT_NE(dry->find("gc (dry run): 1 blobs, 1 snapshots"), std::string::npos) << *dry;
+  EXPECT_TRUE(HasBlob(orphan));
+  EXPECT_TRUE(HasSnapshot("orphan"));
+
+  auto real = RunBerthctl(dirs_.state, {"gc"});
+  ASSERT_TRUE(real.ok()) << real.status().ToString();
+  EXPECT_NE(real->find("removed content " + orphan.ToString()), std::string::npos) << *real;
+  EXPECT_NE(real->find("removed snapshot native/orphan"), std::string::npos) << *real;
+  EXPECT_NE(real->find("gc: 1 blobs, 1 snapshots, 0 expired leases; kept 2"), std::string::npos)
+      << *real;
   EXPECT_FALSE(HasBlob(orphan));
   EXPECT_FALSE(HasSnapshot("orphan"));
+  EXPECT_TRUE(HasBlob(rooted));
+  EXPECT_TRUE(HasBlob(held));
+
+  auto json = RunBerthctl(dirs_.state, {"--format", "json", "gc"});
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_NE(json->find("\"removed_content\": []"), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"complete\": true"), std::string::npos) << *json;
+}
+
+TEST_F(GcIntegrationTest, DeletingAnImageCollectsByItselfAfterTheDebounce) {
+  // This test's berth-metadata collects 300 ms after a delete instead of never.
+  ASSERT_TRUE(metadata_->Terminate().ok()) << metadata_->LogTail();
+  auto binary = BuiltBinary("services/metadata/berth-metadata");
+  ASSERT_TRUE(binary.ok());
+  metadata_ = std::make_unique<ServiceProcess>(
+      *binary, "metadata", dirs_.root, dirs_.state,
+      std::vector<std::string>{"--berthd", "none", "--gc-delay-ms", "300"});
+  ASSERT_TRUE(metadata_->Start().ok()) << metadata_->LogTail();
+  Digest blob = WriteBlob("the only blob of an image");
+  ipc::Client client(metadata_->socket());
+  ASSERT_TRUE(CreateImage(client, "example.com/soon-gone:1", blob, 25).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // startup collection is over
+  EXPECT_TRUE(HasBlob(blob));
+
+  v1::DeleteImageRequest del;
+  del.set_name("example.com/soon-gone:1");  // not sync: nobody waits for the collection
+  auto deleted = v1::ImagesClient(client).Delete(del, Call());
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_FALSE(deleted->has_gc());
+  for (int i = 0; i < 200 && HasBlob(blob); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(HasBlob(blob)) << metadata_->LogTail();
 }
 
 }  // namespace

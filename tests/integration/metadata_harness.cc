@@ -22,6 +22,12 @@ Result<std::string> BuiltBinary(const std::string& relative) {
   return path;
 }
 
+Result<std::string> RunBerthctl(const std::string& state, std::vector<std::string> args) {
+  BERTH_ASSIGN_OR_RETURN(std::string binary, BuiltBinary("cli/berthctl"));
+  args.insert(args.begin(), {binary, "--state", state});
+  return RunCapture(args);
+}
+
 ServiceProcess::ServiceProcess(std::string binary, std::string name, std::string root,
                                std::string state, std::vector<std::string> args)
     : binary_(std::move(binary)),

@@ -42,6 +42,10 @@ class ServiceProcess {
   ChildProcess child_;
 };
 
+// Runs the built berthctl with --state `state` and `args`: its stdout, or the error (whose
+// message carries berthctl's stderr) when it exits non-zero.
+Result<std::string> RunBerthctl(const std::string& state, std::vector<std::string> args);
+
 // A temp dir with root/ and state/ (the state path is short enough for sockets).
 struct ServiceDirs {
   static Result<ServiceDirs> Create();

@@ -1,8 +1,10 @@
 // berth-metadata as a process: CRUD over its socket, events to the exchange, restarts keep
 // data, and berthctl's metadata commands.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -77,6 +79,19 @@ class EventSink : public evpb::EventsService {
   std::vector<evpb::Envelope> envelopes_;
 };
 
+// The event an envelope carries (a failure when it does not parse as T).
+template <typename T>
+T Payload(const evpb::Envelope& envelope) {
+  T event;
+  EXPECT_TRUE(event.ParseFromString(envelope.event().value())) << envelope.topic();
+  return event;
+}
+
+using Labels = std::map<std::string, std::string>;
+Labels LabelsOf(const google::protobuf::Map<std::string, std::string>& labels) {
+  return {labels.begin(), labels.end()};
+}
+
 class MetadataServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -106,10 +121,7 @@ class MetadataServiceTest : public ::testing::Test {
     return options;
   }
   Result<std::string> Berthctl(std::vector<std::string> args) {
-    auto binary = BuiltBinary("cli/berthctl");
-    if (!binary.ok()) return binary.status();
-    args.insert(args.begin(), {*binary, "--state", dirs_.state});
-    return RunCapture(args);
+    return RunBerthctl(dirs_.state, std::move(args));
   }
 
   ServiceDirs dirs_;
@@ -125,16 +137,27 @@ TEST_F(MetadataServiceTest, EveryChangeIsPublishedAsAnEvent) {
   v1::CreateNamespaceRequest ns;
   ns.mutable_namespace_()->set_name("team");
   ASSERT_TRUE(namespaces.Create(ns, In("default")).ok());
+  v1::UpdateNamespaceRequest label_ns;
+  label_ns.mutable_namespace_()->set_name("team");
+  (*label_ns.mutable_namespace_()->mutable_labels())["owner"] = "ops";
+  label_ns.mutable_update_mask()->add_paths("labels.owner");
+  ASSERT_TRUE(namespaces.Update(label_ns, In("default")).ok());
   v1::CreateImageRequest image;
   *image.mutable_image() = MakeImage("busybox", FakeDigest(1));
   ASSERT_TRUE(images.Create(image, In("team")).ok());
   v1::UpdateImageRequest update;
   *update.mutable_image() = image.image();
+  (*update.mutable_image()->mutable_labels())["tier"] = "gold";
   update.mutable_update_mask()->add_paths("labels");
   ASSERT_TRUE(images.Update(update, In("team")).ok());
   v1::CreateContainerRequest container;
   *container.mutable_container() = MakeContainer("c1");
   ASSERT_TRUE(containers.Create(container, In("team")).ok());
+  v1::UpdateContainerRequest update_container;
+  *update_container.mutable_container() = container.container();
+  (*update_container.mutable_container()->mutable_labels())["app"] = "web";
+  update_container.mutable_update_mask()->add_paths("labels.app");
+  ASSERT_TRUE(containers.Update(update_container, In("team")).ok());
   v1::DeleteContainerRequest delete_container;
   delete_container.set_id("c1");
   ASSERT_TRUE(containers.Delete(delete_container, In("team")).ok());
@@ -144,21 +167,42 @@ TEST_F(MetadataServiceTest, EveryChangeIsPublishedAsAnEvent) {
   v1::DeleteNamespaceRequest delete_ns;
   delete_ns.set_name("team");
   ASSERT_TRUE(namespaces.Delete(delete_ns, In("default")).ok());
+  // A refused change publishes nothing.
+  ASSERT_FALSE(containers.Delete(delete_container, In("team")).ok());
 
-  auto envelopes = events_->WaitFor(7);
-  std::vector<std::string> topics;
+  events_->WaitFor(9);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // room for a stray tenth
+  auto envelopes = events_->WaitFor(9);
+  std::vector<std::string> topics, types;
   for (const auto& e : envelopes) {
     EXPECT_EQ(e.namespace_(), "team");
     topics.push_back(e.topic());
+    types.push_back(e.event().type_url());
   }
-  EXPECT_EQ(topics,
-            (std::vector<std::string>{"/namespaces/create", "/images/create", "/images/update",
-                                      "/containers/create", "/containers/delete", "/images/delete",
-                                      "/namespaces/delete"}));
-  ASSERT_GE(envelopes.size(), 2u);
-  v1::ImageCreate created;
-  ASSERT_TRUE(envelopes[1].event().UnpackTo(&created));
-  EXPECT_EQ(created.name(), "busybox");
+  EXPECT_EQ(topics, (std::vector<std::string>{
+                        "/namespaces/create", "/namespaces/update", "/images/create",
+                        "/images/update", "/containers/create", "/containers/update",
+                        "/containers/delete", "/images/delete", "/namespaces/delete"}));
+  // The payload travels as containerd's events do: type_url is the message's full name (no
+  // "type.googleapis.com/" prefix), value its serialized bytes.
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "berth.metadata.v1.NamespaceCreate", "berth.metadata.v1.NamespaceUpdate",
+                       "berth.metadata.v1.ImageCreate", "berth.metadata.v1.ImageUpdate",
+                       "berth.metadata.v1.ContainerCreate", "berth.metadata.v1.ContainerUpdate",
+                       "berth.metadata.v1.ContainerDelete", "berth.metadata.v1.ImageDelete",
+                       "berth.metadata.v1.NamespaceDelete"}));
+  ASSERT_EQ(envelopes.size(), 9u);
+  auto ns_updated = Payload<v1::NamespaceUpdate>(envelopes[1]);
+  EXPECT_EQ(LabelsOf(ns_updated.labels()), (Labels{{"owner", "ops"}}));
+  auto image_updated = Payload<v1::ImageUpdate>(envelopes[3]);
+  EXPECT_EQ(image_updated.name(), "busybox");
+  EXPECT_EQ(LabelsOf(image_updated.labels()), (Labels{{"tier", "gold"}}));
+  auto container_created = Payload<v1::ContainerCreate>(envelopes[4]);
+  EXPECT_EQ(container_created.id(), "c1");
+  EXPECT_EQ(container_created.runtime().name(), "io.containerd.runc.v2");
+  EXPECT_EQ(LabelsOf(Payload<v1::ContainerUpdate>(envelopes[5]).labels()),
+            (Labels{{"app", "web"}}));
+  EXPECT_EQ(Payload<v1::NamespaceDelete>(envelopes[8]).name(), "team");
 }
 
 TEST_F(MetadataServiceTest, RecordsSurviveARestart) {
@@ -166,6 +210,8 @@ TEST_F(MetadataServiceTest, RecordsSurviveARestart) {
   v1::CreateImageRequest image;
   *image.mutable_image() = MakeImage("keep:1", FakeDigest(9));
   ASSERT_TRUE(images.Create(image, In("default")).ok());
+  // The LMDB environment lives under <root>/metadata.
+  EXPECT_EQ(::access((dirs_.root + "/metadata/data.mdb").c_str(), F_OK), 0);
   ASSERT_TRUE(metadata_->Terminate().ok()) << metadata_->LogTail();
   ASSERT_TRUE(metadata_->Start().ok());
   ipc::Client again(metadata_->socket());
@@ -208,6 +254,19 @@ TEST_F(MetadataServiceTest, BerthctlMetadataCommands) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_NE(out->find("dev"), std::string::npos);
   EXPECT_NE(out->find("owner=alice"), std::string::npos);
+  out = Berthctl({"namespaces", "label", "dev", "tier=gold", "owner="});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "tier=gold\n");  // owner= removed the label
+  out = Berthctl({"namespaces", "label", "dev"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "tier=gold\n");
+  out = Berthctl({"namespaces", "ls", "-q"});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "dev\n");
+  auto invalid = Berthctl({"namespaces", "create", "bad..name"});
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_NE(invalid.status().message().find("invalid"), std::string::npos)
+      << invalid.status().message();
 
   v1::CreateImageRequest image;
   *image.mutable_image() = MakeImage("docker.io/library/busybox:latest", FakeDigest(5));

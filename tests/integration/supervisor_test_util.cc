@@ -68,6 +68,7 @@ BerthdHarness::BerthdHarness(BerthdOptions options) : options_(std::move(options
       root_, state_, options_.backoff_initial_ms, options_.backoff_max_ms,
       options_.spawn ? "true" : "false", fmt::join(names, ", "), fmt::join(binaries, "\n"),
       options_.max_log_entries);
+  toml += options_.extra_toml;
   if (!WriteFileAtomic(config_, toml).ok()) config_.clear();
   client_ = std::make_unique<ipc::Client>(socket(), ipc::ClientOptions{.connect_timeout = 5s});
   supervisor_ = std::make_unique<sv::SupervisorClient>(*client_);

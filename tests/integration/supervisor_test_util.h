@@ -43,6 +43,8 @@ struct BerthdOptions {
   int64_t backoff_initial_ms = 50;
   int64_t backoff_max_ms = 1000;
   int64_t max_log_entries = 10000;
+  // Appended to the config file, e.g. "[content]\ningest_expiry_hours = 1\n".
+  std::string extra_toml;
 };
 
 class BerthdHarness {

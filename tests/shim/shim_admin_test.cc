@@ -1,5 +1,6 @@
 // berth-shim over ttrpc with real runc: pause/resume, update, stats, pids, runtime selection,
 // OOM events, the `start`/`delete` subcommands and socket hygiene.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,7 +92,7 @@ TEST(ShimAdmin, PauseResumeUpdateStatsPids) {
 // The runtime is chosen by runtime options: a config file naming the binary (how ctr passes
 // --runtime-config-path, and how crun is selected).
 TEST(ShimAdmin, RuntimeConfigFileSelectsTheBinary) {
-  auto shim = DirectShim::Start({"true"});
+  auto shim = DirectShim::Start({"sleep", "1000"});
   ASSERT_TRUE(shim);
   std::string wrapper = shim->dir() + "/my-runtime";
   std::string calls = shim->dir() + "/calls.log";
@@ -117,6 +118,16 @@ TEST(ShimAdmin, RuntimeConfigFileSelectsTheBinary) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find(" start " + shim->id()), std::string::npos) << log;
+
+  // Kill with `all` reaches the runtime as `kill --all` (signal every process of the container).
+  task::KillRequest kill;
+  kill.set_id(shim->id());
+  kill.set_signal(SIGKILL);
+  kill.set_all(true);
+  ASSERT_TRUE(shim->task().Kill(kill, shim->opts()).ok());
+  EXPECT_EQ(shim->FinishInit(), 128 + SIGKILL);
+  log = ReadText(calls);
+  EXPECT_NE(log.find(" kill --all " + shim->id() + " 9\n"), std::string::npos) << log;
 }
 
 TEST(ShimAdmin, OomKillIsPublished) {
@@ -135,14 +146,36 @@ TEST(ShimAdmin, OomKillIsPublished) {
   EXPECT_TRUE(shim->recorder().WaitForTopic("/tasks/oom"));
 }
 
+// A second `start` for the same container prints the running shim's address. It reads what the
+// caller writes on stdin (containerd's runtime options) but does not wait for an end that never
+// comes.
 TEST(ShimAdmin, StartTwiceGivesTheSameAddress) {
   auto shim = DirectShim::Start({"sleep", "1000"});
   ASSERT_TRUE(shim);
-  auto argv = shim->ShimArgs();
-  argv.push_back("start");
-  auto again = RunCmd(argv, {}, shim->bundle());
-  EXPECT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(again.output, "unix://" + shim->socket());
+  int in[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  UniqueFd stdin_read(in[0]), stdin_write(in[1]);
+  ASSERT_TRUE(WriteAll(stdin_write.get(), "options", "stdin").ok());  // and never closed
+  UniqueFd out(::open(shim->dir().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  SpawnOptions again;
+  again.argv = shim->ShimArgs();
+  again.argv.push_back("start");
+  again.cwd = shim->bundle();
+  again.stdin_fd = stdin_read.get();
+  again.stdout_fd = out.get();
+  auto child = ChildProcess::Spawn(again);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  std::optional<ExitStatus> exited;
+  EXPECT_TRUE(Eventually([&] {
+    auto status = child->TryWait();
+    if (status.ok() && status->has_value()) exited = **status;
+    return exited.has_value();
+  })) << "start did not return while its stdin stayed open";
+  EXPECT_TRUE(exited && exited->success());
+  ::lseek(out.get(), 0, SEEK_SET);
+  auto printed = ReadAll(out.get(), "start output");
+  ASSERT_TRUE(printed.ok()) << printed.status().ToString();
+  EXPECT_EQ(*printed, "unix://" + shim->socket());
   task::ConnectRequest connect;
   auto connected = shim->task().Connect(connect, shim->opts());
   ASSERT_TRUE(connected.ok());
@@ -190,7 +223,7 @@ TEST(ShimAdmin, DeleteSubcommandAfterTheShimDied) {
 }
 
 // The socket lives in a 0700 directory, and even a peer that gets to it must be the shim's own
-// user (SO_PEERCRED): another uid is disconnected without an answer.
+// user and group (SO_PEERCRED): another uid or gid is disconnected without an answer.
 TEST(ShimAdmin, SocketIsPrivateAndPeersAreChecked) {
   auto shim = DirectShim::Start({"sleep", "1000"});
   ASSERT_TRUE(shim);
@@ -222,6 +255,12 @@ print("reply" if len(head) == 10 and head[8] == 2 else "closed")
   auto as_nobody = RunCmd({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                            "/usr/bin/python3", shim->dir() + "/probe.py", shim->socket()});
   EXPECT_EQ(as_nobody.output, "closed\n");
+  // The same user with another group is refused too (containerd checks euid and egid).
+  auto other_group = RunCmd({"setpriv", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                             shim->dir() + "/probe.py", shim->socket()});
+  EXPECT_EQ(other_group.output, "closed\n");
+  EXPECT_EQ(RunCmd({"/usr/bin/python3", shim->dir() + "/probe.py", shim->socket()}).output,
+            "reply\n");
   EXPECT_TRUE(ProcessAlive(shim->shim_pid()));
 }
 

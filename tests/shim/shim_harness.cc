@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,10 +14,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <sstream>
 
 #include "common/fs.h"
 #include "common/process.h"
 #include "containerd/runc/options/oci.pb.h"
+#include "ipc/unix_socket.h"
 #include "shim/mounts.h"
 
 namespace berth::shim::testing {
@@ -228,7 +231,8 @@ Status WriteSpec(const std::string& bundle, const std::string& id,
 }
 
 std::unique_ptr<DirectShim> DirectShim::Start(const std::vector<std::string>& args, bool terminal,
-                                              const std::function<void(nlohmann::json&)>& patch) {
+                                              const std::function<void(nlohmann::json&)>& patch,
+                                              const std::string& events_socket) {
   auto dir = TempDir::Create("b");
   if (!dir.ok()) {
     ADD_FAILURE() << dir.status().ToString();
@@ -247,12 +251,23 @@ std::unique_ptr<DirectShim> DirectShim::Start(const std::vector<std::string>& ar
     ADD_FAILURE() << s.ToString();
     return nullptr;
   }
-  shim->recorder_ = std::make_unique<EventRecorder>(shim->dir() + "/events.sock");
-  auto argv = shim->ShimArgs();
-  argv.push_back("start");
-  auto started = RunCmd(argv, {"TTRPC_ADDRESS=" + shim->dir() + "/events.sock"}, shim->bundle_);
-  if (started.exit_code != 0 || started.output != "unix://" + shim->socket_) {
-    ADD_FAILURE() << "berth-shim start: exit " << started.exit_code << ": " << started.output;
+  std::string events = events_socket;
+  if (events.empty()) {
+    events = shim->dir() + "/events.sock";
+    shim->recorder_ = std::make_unique<EventRecorder>(events);
+  }
+  SpawnOptions start;
+  start.argv = shim->ShimArgs();
+  start.argv.push_back("start");
+  start.env.emplace();
+  for (char** e = environ; *e != nullptr; ++e) start.env->emplace_back(*e);
+  start.env->push_back("TTRPC_ADDRESS=" + events);
+  start.cwd = shim->bundle_;
+  // Pipes, read to EOF: a daemon that kept them would make this time out.
+  auto started = RunCapture(start, {}, std::chrono::seconds(20));
+  if (!started.ok() || *started != "unix://" + shim->socket_) {
+    ADD_FAILURE() << "berth-shim start: "
+                  << (started.ok() ? "printed " + *started : started.status().ToString());
     return nullptr;
   }
   shim->client_ = std::make_unique<ipc::Client>(shim->socket_);
@@ -290,6 +305,11 @@ ipc::CallOptions DirectShim::opts() const {
 }
 
 DirectShim::~DirectShim() { Cleanup(); }
+
+void DirectShim::RestartRecorder() {
+  recorder_.reset();
+  recorder_ = std::make_unique<EventRecorder>(dir() + "/events.sock");
+}
 
 void DirectShim::Cleanup() {
   task_.reset();
@@ -350,6 +370,27 @@ task::ExecProcessRequest DirectShim::ExecRequest(const std::string& exec_id,
   return request;
 }
 
+int DirectShim::FinishInit(int signal) {
+  if (signal != 0) {
+    task::KillRequest kill;
+    kill.set_id(id_);
+    kill.set_signal(static_cast<uint32_t>(signal));
+    auto killed = task_->Kill(kill, opts());
+    EXPECT_TRUE(killed.ok()) << "kill: " << killed.status().ToString();
+    if (!killed.ok()) return -1;
+  }
+  task::WaitRequest wait;
+  wait.set_id(id_);
+  auto waited = task_->Wait(wait, opts());
+  EXPECT_TRUE(waited.ok()) << "wait: " << waited.status().ToString();
+  task::DeleteRequest del;
+  del.set_id(id_);
+  auto deleted = task_->Delete(del, opts());
+  EXPECT_TRUE(deleted.ok()) << "delete: " << deleted.status().ToString();
+  if (!waited.ok() || !deleted.ok()) return -1;
+  return static_cast<int>(waited->exit_status());
+}
+
 int DirectShim::RunExec(const std::string& exec_id, const std::vector<std::string>& args,
                         const std::string& out_uri) {
   auto request = ExecRequest(exec_id, args);
@@ -370,6 +411,121 @@ int DirectShim::RunExec(const std::string& exec_id, const std::vector<std::strin
   del.set_exec_id(exec_id);
   if (!task_->Delete(del, opts()).ok()) return -1;
   return static_cast<int>(waited->exit_status());
+}
+
+}  // namespace berth::shim::testing
+
+namespace berth::shim::testing {
+
+std::vector<std::string> UnifiedControllers() {
+  std::vector<std::string> controllers;
+  std::istringstream words(ReadText("/sys/fs/cgroup/unified/cgroup.controllers"));
+  for (std::string c; words >> c;) controllers.push_back(c);
+  return controllers;
+}
+
+Result<std::unique_ptr<CrunCgroups>> CrunCgroups::Bind(const std::string& dir) {
+  std::unique_ptr<CrunCgroups> bound(new CrunCgroups());
+  bound->controllers_ = UnifiedControllers();
+  if (bound->controllers_.empty()) return bound;
+  BERTH_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  std::string list;
+  for (const auto& c : bound->controllers_) list += (list.empty() ? "" : ",") + c;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  SpawnOptions options;
+  // Mounted in a mount namespace of its own: nobody else sees it, and it ends with the helper.
+  const char* script = "mount -t cgroup -o \"$1\" cgroup \"$2\" && echo ready && exec sleep 100000";
+  options.argv = {"unshare", "--mount", "--propagation=private", "sh", "-c", script, "sh",
+                  list,      dir};
+  options.stdin_fd = SpawnOptions::kDevNull;
+  options.stdout_fd = options.stderr_fd = write_end.get();
+  options.parent_death_signal = SIGKILL;
+  BERTH_ASSIGN_OR_RETURN(bound->holder_, ChildProcess::Spawn(options));
+  write_end.reset();
+  std::string said;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (said.find("ready\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{read_end.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[512];
+    ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
+    if (n <= 0) break;
+    said.append(buf, static_cast<size_t>(n));
+  }
+  if (said != "ready\n") {
+    return Error(Code::kInternal, "binding {} to a v1 hierarchy failed: {}", list, said);
+  }
+  return bound;
+}
+
+CrunCgroups::~CrunCgroups() {
+  if (holder_.pid() <= 0) return;
+  (void)holder_.Kill(SIGKILL);
+  (void)holder_.Wait();
+  // Another test's helper may still hold the same hierarchy: then the controllers come back
+  // when that one ends.
+  bool back =
+      Eventually([&] { return UnifiedControllers() == controllers_; }, std::chrono::seconds(10));
+  if (!back) std::fprintf(stderr, "note: cgroup controllers not back on v2 yet\n");
+}
+
+Result<std::unique_ptr<BerthdProcess>> BerthdProcess::Start(const std::string& dir) {
+  std::unique_ptr<BerthdProcess> berthd(new BerthdProcess());
+  std::string root = dir + "/berthd-root";
+  berthd->state_ = dir + "/berthd-state";
+  std::string config = dir + "/berthd.toml";
+  BERTH_RETURN_IF_ERROR(WriteFileAtomic(
+      config, fmt::format("root = \"{}\"\nstate = \"{}\"\n[services]\nspawn = false\nnames = []\n",
+                          root, berthd->state_)));
+  SpawnOptions options;
+  options.argv = {BuildDir() + "/supervisor/berthd",
+                  "--config",
+                  config,
+                  "--root",
+                  root,
+                  "--state",
+                  berthd->state_};
+  options.stdin_fd = SpawnOptions::kDevNull;
+  BERTH_ASSIGN_OR_RETURN(berthd->berthd_, ChildProcess::Spawn(options));
+  std::string socket = berthd->socket();
+  if (!Eventually([&] { return ipc::ConnectUnix(socket).ok(); })) {
+    return Error(Code::kDeadlineExceeded, "berthd did not listen on {}", socket);
+  }
+  return berthd;
+}
+
+BerthdProcess::~BerthdProcess() {
+  if (berthd_.pid() > 0 && !berthd_.exit_status()) (void)berthd_.Kill(SIGTERM);
+  (void)berthd_.Wait();
+}
+
+std::vector<std::string> BerthdProcess::EventLines(const std::string& ns, size_t count) const {
+  std::string path = state_ + "-events.txt";
+  UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  SpawnOptions options;
+  options.argv = {BuildDir() + "/cli/berthctl",
+                  "--state",
+                  state_,
+                  "events",
+                  "--since",
+                  "0",
+                  "--filter",
+                  "namespace==" + ns};
+  options.stdin_fd = SpawnOptions::kDevNull;
+  options.stdout_fd = out.get();
+  auto ctl = ChildProcess::Spawn(options);
+  EXPECT_TRUE(ctl.ok()) << ctl.status().ToString();
+  std::vector<std::string> lines;
+  Eventually([&] {
+    lines.clear();
+    std::istringstream text(ReadText(path));
+    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    return lines.size() >= count;
+  });
+  ::unlink(path.c_str());
+  return lines;  // ~ChildProcess kills berthctl
 }
 
 }  // namespace berth::shim::testing

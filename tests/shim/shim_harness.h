@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/process.h"
 #include "common/status.h"
 #include "common/temp_dir.h"
 #include "containerd/events/task.pb.h"
@@ -95,19 +96,67 @@ Status WriteSpec(const std::string& bundle, const std::string& id,
                  const std::vector<std::string>& args, bool terminal,
                  const std::function<void(nlohmann::json&)>& patch = {});
 
+// crun refuses a hybrid cgroup host on which any controller sits on the unified (v2) hierarchy
+// ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"), as hugetlb does
+// on this machine. While a CrunCgroups lives, those controllers are bound to a v1 hierarchy
+// instead (`mount -t cgroup -o hugetlb cgroup DIR`), mounted by a helper process in a private
+// mount namespace of its own so no other process sees the mount. Killing the helper (destructor,
+// or the test process dying: parent-death signal) drops its namespace and the mount with it, and
+// the kernel hands the controllers back to v2.
+class CrunCgroups {
+ public:
+  // `dir` (created) is the mount point inside the helper's namespace. On a host whose v2
+  // hierarchy has no controllers nothing is started.
+  static Result<std::unique_ptr<CrunCgroups>> Bind(const std::string& dir);
+  ~CrunCgroups();  // kills the helper; waits (up to 10 s) for the controllers to return to v2
+  // The controllers moved off v2 ("hugetlb").
+  const std::vector<std::string>& controllers() const { return controllers_; }
+
+ private:
+  CrunCgroups() = default;
+  ChildProcess holder_;
+  std::vector<std::string> controllers_;
+};
+// The controllers on the unified hierarchy of a hybrid host (/sys/fs/cgroup/unified).
+std::vector<std::string> UnifiedControllers();
+
+// berthd alone (no services) on a temp root and state: the events exchange that shims can
+// publish to instead of containerd. Killed and reaped on destruction.
+class BerthdProcess {
+ public:
+  static Result<std::unique_ptr<BerthdProcess>> Start(const std::string& dir);
+  ~BerthdProcess();
+  std::string socket() const { return state_ + "/berthd.sock"; }
+  // `berthctl events --since 0 --filter namespace==NS` lines once there are `count` of them
+  // (or after 10 s): "SEQ TIME NS TOPIC EVENT-JSON".
+  std::vector<std::string> EventLines(const std::string& ns, size_t count) const;
+
+ private:
+  BerthdProcess() = default;
+  std::string state_;
+  ChildProcess berthd_;
+};
+
 // One shim started with `berth-shim start` for container `id`, serving on dir/shim.sock and
-// publishing to an EventRecorder on dir/events.sock.
+// publishing to an EventRecorder on dir/events.sock (or to `events_socket` when given).
 class DirectShim {
  public:
   // Makes the temp dir, the bundle (spec for `args`) and the rootfs source, and starts the shim.
+  // `start` runs with stdout and stderr on pipes, as containerd runs it: it must return and
+  // leave no process holding them.
   static std::unique_ptr<DirectShim> Start(const std::vector<std::string>& args,
                                            bool terminal = false,
-                                           const std::function<void(nlohmann::json&)>& patch = {});
+                                           const std::function<void(nlohmann::json&)>& patch = {},
+                                           const std::string& events_socket = "");
   ~DirectShim();  // kills the shim and the container, unmounts, removes everything
 
   containerd::task::v2::TaskClient& task() { return *task_; }
   ipc::CallOptions opts() const;  // namespace set
   EventRecorder& recorder() { return *recorder_; }
+  // Takes the EventRecorder away (the exchange is down) and brings a fresh one back on the same
+  // socket.
+  void StopRecorder() { recorder_.reset(); }
+  void RestartRecorder();
   const std::string& dir() const { return dir_.path(); }
   const std::string& id() const { return id_; }
   const std::string& ns() const { return ns_; }
@@ -125,6 +174,9 @@ class DirectShim {
   // An exec request running `args` with the spec's process as template.
   containerd::task::v2::ExecProcessRequest ExecRequest(const std::string& exec_id,
                                                        const std::vector<std::string>& args) const;
+  // Ends the init: Kill with `signal` (unless 0), Wait, Delete. Returns Wait's exit status (-1
+  // and a test failure when a call fails).
+  int FinishInit(int signal = 0);
   // Exec + Start + Wait + Delete; returns the exit status (-1 on any failure).
   int RunExec(const std::string& exec_id, const std::vector<std::string>& args,
               const std::string& out_uri = "");

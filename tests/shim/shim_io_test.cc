@@ -55,12 +55,15 @@ TEST(ShimIo, FileUriAppendsOutput) {
   auto shim = DirectShim::Start({"sh", "-c", "echo out; echo err >&2"});
   ASSERT_TRUE(shim);
   std::string log = shim->dir() + "/logs/c.log";
-  ASSERT_TRUE(WriteFileAtomic(shim->dir() + "/keep", "").ok());
+  ASSERT_TRUE(MakeDirs(shim->dir() + "/logs", 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(log, "old\n").ok());  // an earlier run's output stays
   ASSERT_GT(shim->CreateAndStart("file://" + log), 0);
   EXPECT_EQ(WaitExit(*shim).exit_status(), 0u);
   std::string text = ReadText(log);
-  EXPECT_NE(text.find("out\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("err\n"), std::string::npos) << text;
+  EXPECT_EQ(text.substr(0, 4), "old\n") << text;
+  EXPECT_NE(text.find("out\n", 4), std::string::npos) << text;
+  EXPECT_NE(text.find("err\n", 4), std::string::npos) << text;
+  EXPECT_EQ(text.size(), 12u) << text;
 }
 
 // Nobody reads stdout for a while: the container waits, nothing is dropped, and the reader
