@@ -14,7 +14,8 @@ void BuildFlags::Add(CLI::App* cmd) {
   cmd->add_option("--message,-m", message, "comment of the image's new history entry");
   cmd->add_option("--change,-c", changes,
                   "config change in Dockerfile syntax: 'ENV KEY=VALUE', 'CMD [\"sh\"]', "
-                  "ENTRYPOINT, WORKDIR, USER, LABEL (repeatable)");
+                  "ENTRYPOINT, WORKDIR, USER, LABEL (repeatable)")
+      ->allow_extra_args(false);  // one value per --change: CONTAINER and REF stay positionals
   cmd->add_option("--snapshotter", snapshotter, "snapshotter")->capture_default_str();
 }
 
@@ -35,17 +36,26 @@ Result<std::string> ImageName(const std::string& ref) {
   return parsed->String();
 }
 
-int BuildAndReport(CliContext& context, ImageServices& s, const std::string& snapshotter,
+Result<std::unique_ptr<CommandLease>> CommandLease::Create(client::ImageStore& images,
+                                                           std::string snapshotter) {
+  BERTH_ASSIGN_OR_RETURN(std::string id, images.CreateLease(std::chrono::hours(24)));
+  return std::unique_ptr<CommandLease>(new CommandLease(images, id, std::move(snapshotter)));
+}
+
+CommandLease::~CommandLease() { (void)images_.DeleteLease(id_); }
+
+Status CommandLease::AddSnapshot(const std::string& key) {
+  return images_.AddLeaseResource(id_, "snapshots/" + snapshotter_, key);
+}
+
+int BuildAndReport(CliContext& context, ImageServices& s, const CommandLease& lease,
                    const std::vector<snapshot::Mount>& lower,
                    const std::vector<snapshot::Mount>& upper, const std::string& media_type,
                    client::ImageSpec spec, const std::string& name, const std::string& what,
                    const std::function<void()>& compared) {
-  auto lease = s.images->CreateLease(std::chrono::hours(24));
-  if (!lease.ok()) return context.Fail("metadata", lease.status(), what);
-  client::UnpackContext ctx{&s.content, &s.snapshots,   &s.differ,
-                            snapshotter, s.images.get(), *lease};
+  client::UnpackContext ctx{&s.content,          &s.snapshots,   &s.differ,
+                            lease.snapshotter(), s.images.get(), lease.id()};
   auto image = client::BuildImage(ctx, lower, upper, media_type, std::move(spec), name, compared);
-  (void)s.images->DeleteLease(*lease);
   if (!image.ok()) return context.Fail(what + ": " + image.status().message());
   const client::Descriptor& layer = image->manifest.layers.back();
   if (context.json()) {

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/build_image.h"
 #include "cli/command_group.h"
 #include "cli/container_create.h"
 #include "cli/image_services.h"
@@ -38,13 +39,22 @@ struct ExtractFlags {
   bool force = false;
 };
 
+std::string SnapshotterOf(const ExtractFlags& f) {
+  return f.container.snapshotter.empty() ? "overlayfs" : f.container.snapshotter;
+}
+
 // The rootfs copy and config.json; on failure the rootfs this call created is removed again.
 Status WriteBundle(CliContext& context, ImageServices& s, const ExtractFlags& f,
                    const client::LocalImage& image) {
   BERTH_RETURN_IF_ERROR(client::PrepareBundleDir(f.dir, f.force));
   std::string rootfs = f.dir + "/rootfs";
   if (::mkdir(rootfs.c_str(), 0755) != 0) return ErrnoStatus(errno, "mkdir " + rootfs);
-  Status written = client::ExtractRootfs(s.snapshots, image.TopChain(), rootfs);
+  auto lease = CommandLease::Create(*s.images, SnapshotterOf(f));
+  Status written = lease.ok() ? client::ExtractRootfs(s.snapshots, image.TopChain(), rootfs,
+                                                      [&](const std::string& key) {
+                                                        return (*lease)->AddSnapshot(key);
+                                                      })
+                              : lease.status();
   if (written.ok()) {
     auto options = SpecOptionsFrom(context, f.container);
     spec::LayeredRootfsFiles files({rootfs});
@@ -65,12 +75,11 @@ int Extract(CliContext& context, ExtractFlags f) {
     f.container.id = std::filesystem::path(f.dir).lexically_normal().filename().string();
     if (f.container.id.empty()) f.container.id = "bundle";
   }
-  std::string snapshotter = f.container.snapshotter.empty() ? "overlayfs" : f.container.snapshotter;
-  ImageServices s(context, snapshotter);
+  ImageServices s(context, SnapshotterOf(f));
   auto record = FindImage(*s.images, f.container.image);
   if (!record.ok()) return context.Fail("metadata", record.status(), "bundle extract");
-  auto image = client::LoadImage(s.content, record->target,
-                                 client::PlatformMatcher(client::HostPlatform()));
+  auto image =
+      client::LoadImage(s.content, record->target, client::PlatformMatcher(client::HostPlatform()));
   if (!image.ok()) return context.Fail("content", image.status(), "image " + record->name);
   if (!s.snapshots.Stat(image->TopChain()).ok()) {
     return context.Fail(fmt::format("bundle extract: {} is not unpacked (berthctl image unpack {})",

@@ -4,6 +4,8 @@
 //   its image, made by the diff service, with a history entry; the image is unpacked and
 //   recorded. A running task is paused while its snapshot is read (so the layer is a consistent
 //   picture), unless --no-pause, and resumed even when the commit fails.
+#include <unistd.h>
+
 #include <random>
 
 #include <CLI/CLI.hpp>
@@ -81,9 +83,9 @@ Result<md::Container> GetContainer(CliContext& context, const std::string& id) {
 // The container's image, checked to be the parent of its snapshot.
 Result<client::LocalImage> ContainerImage(ImageServices& s, const md::Container& c) {
   BERTH_ASSIGN_OR_RETURN(auto record, FindImage(*s.images, c.image()));
-  BERTH_ASSIGN_OR_RETURN(auto image,
-                         client::LoadImage(s.content, record.target,
-                                           client::PlatformMatcher(client::HostPlatform())));
+  BERTH_ASSIGN_OR_RETURN(
+      auto image,
+      client::LoadImage(s.content, record.target, client::PlatformMatcher(client::HostPlatform())));
   BERTH_ASSIGN_OR_RETURN(snapshot::Info info, s.snapshots.Stat(c.snapshot_key()));
   if (info.parent != image.TopChain()) {
     return Error(Code::kFailedPrecondition,
@@ -109,6 +111,11 @@ int Commit(CliContext& context, const CommitFlags& f) {
   if (!image.ok()) return context.Fail("commit: " + image.status().message());
   spec.base = &*image;
   spec.history = {"berthctl commit " + f.container, f.build.message, ""};
+  auto lease = CommandLease::Create(*s.images, container->snapshotter());
+  if (!lease.ok()) return context.Fail("metadata", lease.status(), "commit");
+  std::string view = fmt::format("commit-{}-{:08x}", ::getpid(), std::random_device()());
+  Status protect = (*lease)->AddSnapshot(view);
+  if (!protect.ok()) return context.Fail("metadata", protect, "commit");
   TaskPause pause(context, f.container);
   if (!f.no_pause) {
     Status paused = pause.Pause();
@@ -116,12 +123,10 @@ int Commit(CliContext& context, const CommitFlags& f) {
   }
   auto upper = s.snapshots.Mounts(container->snapshot_key());
   if (!upper.ok()) return context.Fail("snapshot", upper.status(), "commit");
-  std::string view = fmt::format("commit-{:08x}", std::random_device()());
   auto lower = s.snapshots.View(view, image->TopChain(), {});
   if (!lower.ok()) return context.Fail("snapshot", lower.status(), "commit");
-  int code = BuildAndReport(context, s, container->snapshotter(), *lower, *upper, media_type,
-                            std::move(spec), *name, "commit " + f.container,
-                            [&pause] { pause.Resume(); });
+  int code = BuildAndReport(context, s, **lease, *lower, *upper, media_type, std::move(spec), *name,
+                            "commit " + f.container, [&pause] { pause.Resume(); });
   (void)s.snapshots.Remove(view);
   return code;
 }
@@ -133,8 +138,7 @@ void AddCommit(CLI::App& app, CliContext& context) {
   cmd->add_flag("--no-pause", flags->no_pause, "do not pause a running container while reading");
   flags->build.Add(cmd);
   cmd->add_option("container", flags->container, "container id")->required();
-  cmd->add_option("ref", flags->ref, "name of the new image (e.g. example.com/app:v2)")
-      ->required();
+  cmd->add_option("ref", flags->ref, "name of the new image (e.g. example.com/app:v2)")->required();
   cmd->callback(Run(context, [&context, flags] { return Commit(context, *flags); }));
 }
 

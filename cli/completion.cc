@@ -25,7 +25,8 @@ std::vector<CLI::App*> Children(CLI::App* app) {
   return app->get_subcommands([](CLI::App* sub) { return !sub->get_name().empty(); });
 }
 
-// Every command path ("" for berthctl itself, "image pull", ...) and what may follow it.
+// Every command path ("berthctl", "berthctl image pull", ...) and what may follow it. Paths
+// start with "berthctl" because bash refuses an empty associative array key.
 void Walk(CLI::App* app, const std::string& path, std::map<std::string, Node>& out) {
   Node node;
   for (const CLI::Option* option : app->get_options()) {
@@ -40,10 +41,9 @@ void Walk(CLI::App* app, const std::string& path, std::map<std::string, Node>& o
   for (CLI::App* sub : Children(app)) {
     node.subcommands.push_back(sub->get_name());
     for (const auto& alias : sub->get_aliases()) node.subcommands.push_back(alias);
-    std::string child = path.empty() ? sub->get_name() : path + " " + sub->get_name();
-    Walk(sub, child, out);
+    Walk(sub, path + " " + sub->get_name(), out);
     // An alias leads to the same command (and its subcommands).
-    for (const auto& alias : sub->get_aliases()) Walk(sub, path.empty() ? alias : path + " " + alias, out);
+    for (const auto& alias : sub->get_aliases()) Walk(sub, path + " " + alias, out);
   }
   out[path] = std::move(node);
 }
@@ -54,7 +54,7 @@ std::string Quote(const std::vector<std::string>& words) {
 
 std::string BashScript(CLI::App* root) {
   std::map<std::string, Node> tree;
-  Walk(root, "", tree);
+  Walk(root, "berthctl", tree);
   std::string subs, options, valued;
   for (const auto& [path, node] : tree) {
     subs += fmt::format("  [\"{}\"]={}\n", path, Quote(node.subcommands));
@@ -67,21 +67,21 @@ declare -gA _berthctl_subs=(
 {}) _berthctl_valued=(
 {})
 _berthctl() {{
-  local cur=${{COMP_WORDS[COMP_CWORD]}} path="" i w
+  local cur=${{COMP_WORDS[COMP_CWORD]}} path=berthctl i w
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${{COMP_WORDS[i]}}
     # An option that takes a value: skip the value (global options may appear anywhere).
-    if [[ " ${{_berthctl_valued[$path]}} ${{_berthctl_valued[""]}} " == *" $w "* ]]; then
+    if [[ " ${{_berthctl_valued[$path]}} ${{_berthctl_valued[berthctl]}} " == *" $w "* ]]; then
       ((i++))
       continue
     fi
-    local next=${{path:+$path }}$w
+    local next="$path $w"
     if [[ " ${{_berthctl_subs[$path]}} " == *" $w "* && -v "_berthctl_subs[$next]" ]]; then
       path=$next
     fi
   done
   local prev=${{COMP_WORDS[COMP_CWORD-1]}}
-  if [[ $COMP_CWORD -gt 1 && " ${{_berthctl_valued[$path]}} ${{_berthctl_valued[""]}} " == *" $prev "* ]]; then
+  if [[ $COMP_CWORD -gt 1 && " ${{_berthctl_valued[$path]}} ${{_berthctl_valued[berthctl]}} " == *" $prev "* ]]; then
     case $prev in
       --format) COMPREPLY=($(compgen -W "table json" -- "$cur")) ;;
       *) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -89,7 +89,7 @@ _berthctl() {{
     return
   fi
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "${{_berthctl_opts[$path]}} ${{_berthctl_opts[""]}}" -- "$cur"))
+    COMPREPLY=($(compgen -W "${{_berthctl_opts[$path]}} ${{_berthctl_opts[berthctl]}}" -- "$cur"))
   elif [[ -n ${{_berthctl_subs[$path]}} ]]; then
     COMPREPLY=($(compgen -W "${{_berthctl_subs[$path]}}" -- "$cur"))
   else
@@ -112,14 +112,14 @@ void ListCommands(CLI::App* app, const std::string& path) {
 void AddCompletion(CLI::App& app, CliContext& context) {
   CLI::App* group = app.add_subcommand("completion", "shell completion for berthctl");
   group->require_subcommand(1);
-  group->footer("Install: berthctl completion bash > /etc/bash_completion.d/berthctl (cmake "
-                "--install puts it in share/bash-completion/completions already).");
+  group->footer(
+      "Install: berthctl completion bash > /etc/bash_completion.d/berthctl (cmake "
+      "--install puts it in share/bash-completion/completions already).");
   CLI::App* root = &app;
-  group->add_subcommand("bash", "print the bash completion script")
-      ->callback(Run(context, [root] {
-        fmt::print("{}", BashScript(root));
-        return 0;
-      }));
+  group->add_subcommand("bash", "print the bash completion script")->callback(Run(context, [root] {
+    fmt::print("{}", BashScript(root));
+    return 0;
+  }));
   group->add_subcommand("commands", "list every command path, one per line")
       ->callback(Run(context, [root] {
         ListCommands(root, "");

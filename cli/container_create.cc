@@ -25,11 +25,17 @@ void ContainerFlags::Add(CLI::App* cmd) {
 }
 
 void ContainerFlags::AddFlags(CLI::App* cmd) {
-  cmd->add_option("--env,-e", env, "set an environment variable (KEY=VALUE)");
-  cmd->add_option("--env-file", env_files, "read KEY=VALUE lines from a file");
+  // Repeatable options take one value per occurrence (allow_extra_args(false)): otherwise a
+  // vector option swallows IMAGE, ID and the command up to the command's first dash argument
+  // (`run --env A=1 IMG ID sh -c CMD`).
+  cmd->add_option("--env,-e", env, "set an environment variable (KEY=VALUE)")
+      ->allow_extra_args(false);
+  cmd->add_option("--env-file", env_files, "read KEY=VALUE lines from a file")
+      ->allow_extra_args(false);
   cmd->add_option("--user,-u", user, "USER[:GROUP] (names or ids) to run as");
   cmd->add_option("--cwd,-w", cwd, "working directory inside the container");
-  cmd->add_option("--mount", mounts, "type=bind,src=/host,dst=/ctr,options=rbind:ro");
+  cmd->add_option("--mount", mounts, "type=bind,src=/host,dst=/ctr,options=rbind:ro")
+      ->allow_extra_args(false);
   cmd->add_option("--net", net, "network: none (a new empty namespace) or host")
       ->check(CLI::IsMember({"none", "host"}))
       ->capture_default_str();
@@ -37,7 +43,7 @@ void ContainerFlags::AddFlags(CLI::App* cmd) {
   cmd->add_flag("--read-only", read_only, "read-only root filesystem");
   cmd->add_option("--memory-limit", memory_limit, "memory limit (bytes, or 512m, 1g...)");
   cmd->add_option("--cpus", cpus, "CPU quota in CPUs (e.g. 0.5)");
-  cmd->add_option("--label", labels, "container label KEY=VALUE");
+  cmd->add_option("--label", labels, "container label KEY=VALUE")->allow_extra_args(false);
   cmd->add_option("--runtime", runtime, "runtime (shim) name, e.g. io.containerd.runc.v2")
       ->capture_default_str();
   cmd->add_option("--hostname", hostname, "host name (default: the container id)");

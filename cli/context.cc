@@ -28,7 +28,13 @@ ipc::CallOptions CliContext::Options(std::chrono::milliseconds default_timeout) 
 
 std::string CliContext::Describe(const std::string& service, const Status& status) const {
   if (status.code() == Code::kUnavailable && status.message().starts_with("cannot reach")) {
-    std::string daemon = service == "berthd" ? "berthd" : "berth-" + service;
+    if (service == "berthd") {
+      return fmt::format(
+          "cannot reach berthd at {}: is berthd running? (start it with `berthd --root DIR "
+          "--state DIR` or `systemctl start berth.target`; --state must name its state dir)",
+          SocketFor(service));
+    }
+    std::string daemon = "berth-" + service;
     return fmt::format(
         "cannot reach {} at {}: is {} running? (berthd starts it; check "
         "`berthctl services ls` and --state)",

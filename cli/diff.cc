@@ -171,7 +171,8 @@ void AddDiff(CLI::App& app, CliContext& context) {
   }));
 
   CLI::App* compare = group->add_subcommand("compare", "make a layer of the changes LOWER->UPPER");
-  compare->add_option("--media-type", a->media_type, "layer media type: tar+gzip (default), tar+zstd or tar");
+  compare->add_option("--media-type", a->media_type,
+                      "layer media type: tar+gzip (default), tar+zstd or tar");
   compare->add_option("--ref", a->ref, "content ingest ref");
   compare->add_option("--label", a->labels, "KEY=VALUE label of the blob");
   compare->add_option("lower", a->lower, "LOWER snapshot (omit to compare with nothing)")

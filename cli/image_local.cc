@@ -1,7 +1,9 @@
 // berthctl image inspect / check / unpack / mount / unmount: local images.
 //   inspect [--platform P] REF       the record, manifest, config and chain IDs as JSON
 //   check [--platform P] [REF...]    content present? unpacked? (all images when none given);
-//                                    exit code 2 when content is missing
+//                                    one row per image, also for one that cannot be checked;
+//                                    exit code 1 when one could not be checked, else 2 when
+//                                    content is missing
 //   unpack [--platform P] [--snapshotter S] REF
 //   mount [--platform P] [--snapshotter S] REF DIR   read-only view of the rootfs at DIR
 //   unmount [--snapshotter S] DIR
@@ -50,6 +52,38 @@ int Inspect(CliContext& context, const LocalFlags& f) {
   return 0;
 }
 
+// The rows of `image check`: one per image, an image that cannot be checked included.
+struct CheckReport {
+  std::vector<std::vector<std::string>> rows;
+  nlohmann::json json = nlohmann::json::array();
+  int code = 0;  // 1 when an image could not be checked, else 2 when one is incomplete
+
+  void AddError(CliContext& context, const std::string& name, const std::string& digest,
+                const Status& status) {
+    context.Fail("content", status, "check " + name);  // the whole message, on stderr
+    rows.push_back({name, digest, "error: " + status.message(), "-", "-"});
+    json.push_back({{"name", name}, {"digest", digest}, {"error", status.message()}});
+    code = 1;
+  }
+
+  void Add(const client::ImageRecord& image, const client::ImageCheck& check) {
+    std::string status = check.complete()
+                             ? "complete"
+                             : fmt::format("incomplete ({} missing)", check.missing.size());
+    if (!check.complete() && code == 0) code = 2;
+    rows.push_back({image.name, image.target.digest.ToString(), status,
+                    client::HumanBytes(check.size), check.unpacked ? "true" : "false"});
+    nlohmann::json missing = nlohmann::json::array();
+    for (const auto& d : check.missing) missing.push_back(d.digest.ToString());
+    json.push_back({{"name", image.name},
+                    {"digest", image.target.digest.ToString()},
+                    {"complete", check.complete()},
+                    {"missing", missing},
+                    {"size", check.size},
+                    {"unpacked", check.unpacked}});
+  }
+};
+
 int Check(CliContext& context, const LocalFlags& f) {
   ImageServices s(context, f.snapshotter);
   auto platform = PlatformFlag(f.platform);
@@ -60,35 +94,26 @@ int Check(CliContext& context, const LocalFlags& f) {
     if (!all.ok()) return context.Fail("metadata", all.status(), "check");
     images = std::move(all).value();
   }
+  CheckReport report;
   for (const std::string& ref : f.refs) {
     auto image = FindImage(*s.images, ref);
-    if (!image.ok()) return context.Fail("metadata", image.status(), "check");
-    images.push_back(*image);
+    if (image.ok()) {
+      images.push_back(*image);
+    } else {
+      report.AddError(context, ref, "-", image.status());
+    }
   }
-  std::vector<std::vector<std::string>> rows;
-  nlohmann::json json = nlohmann::json::array();
-  int code = 0;
   for (const auto& image : images) {
     auto check = client::CheckImage(s.content, &s.snapshots, image.target,
                                     client::PlatformMatcher(*platform));
-    if (!check.ok()) return context.Fail("content", check.status(), "check " + image.name);
-    std::string status = check->complete()
-                             ? "complete"
-                             : fmt::format("incomplete ({} missing)", check->missing.size());
-    if (!check->complete()) code = 2;
-    rows.push_back({image.name, image.target.digest.ToString(), status,
-                    client::HumanBytes(check->size), check->unpacked ? "true" : "false"});
-    nlohmann::json missing = nlohmann::json::array();
-    for (const auto& d : check->missing) missing.push_back(d.digest.ToString());
-    json.push_back({{"name", image.name},
-                    {"digest", image.target.digest.ToString()},
-                    {"complete", check->complete()},
-                    {"missing", missing},
-                    {"size", check->size},
-                    {"unpacked", check->unpacked}});
+    if (check.ok()) {
+      report.Add(image, *check);
+    } else {
+      report.AddError(context, image.name, image.target.digest.ToString(), check.status());
+    }
   }
-  context.PrintTable({"REF", "DIGEST", "STATUS", "SIZE", "UNPACKED"}, rows, json);
-  return code;
+  context.PrintTable({"REF", "DIGEST", "STATUS", "SIZE", "UNPACKED"}, report.rows, report.json);
+  return report.code;
 }
 
 int Unpack(CliContext& context, const LocalFlags& f) {

@@ -48,7 +48,8 @@ nlohmann::json DiskUse(CliContext& context) {
       }
       if (f.name == "berth_content_blobs") out["content"]["blobs"] = s.value;
       if (f.name == "berth_content_blob_bytes") out["content"]["bytes"] = s.value;
-      if (f.name == "berth_snapshot_snapshots") out["snapshots"][snapshotter]["snapshots"] = s.value;
+      if (f.name == "berth_snapshot_snapshots")
+        out["snapshots"][snapshotter]["snapshots"] = s.value;
       if (f.name == "berth_snapshot_bytes") out["snapshots"][snapshotter]["bytes"] = s.value;
     }
   }
@@ -64,16 +65,19 @@ nlohmann::json Gather(CliContext& context, Status* error) {
     return info;
   }
   int64_t started = version->started_at().seconds() * 1'000'000'000 + version->started_at().nanos();
-  info["server"] = {{"version", version->version()}, {"revision", version->revision()},
-                    {"pid", version->pid()},         {"started_at", FormatRfc3339Nano(started)},
+  info["server"] = {{"version", version->version()},
+                    {"revision", version->revision()},
+                    {"pid", version->pid()},
+                    {"started_at", FormatRfc3339Nano(started)},
                     {"mode", version->mode()}};
   info["root"] = version->root();
   info["state"] = version->state();
   nlohmann::json services = nlohmann::json::array();
-  if (auto list = supervisor.ListServices(google::protobuf::Empty(), context.Options()); list.ok()) {
+  if (auto list = supervisor.ListServices(google::protobuf::Empty(), context.Options());
+      list.ok()) {
     for (const sv::ServiceInfo& s : list->services()) {
-      services.push_back({{"name", s.name()}, {"state", s.state()}, {"pid", s.pid()},
-                          {"restarts", s.restarts()}});
+      services.push_back(
+          {{"name", s.name()}, {"state", s.state()}, {"pid", s.pid()}, {"restarts", s.restarts()}});
     }
   }
   info["services"] = services;
@@ -133,8 +137,9 @@ void PrintText(const nlohmann::json& info) {
 void AddInfo(CLI::App& app, CliContext& context) {
   CLI::App* cmd = app.add_subcommand(
       "info", "show versions, root and state dirs, services, snapshotters and disk use");
-  cmd->footer("Disk use comes from the services' metrics (berthctl metrics): content is the size "
-              "of the committed blobs, snapshots the space their directories take on disk.");
+  cmd->footer(
+      "Disk use comes from the services' metrics (berthctl metrics): content is the size "
+      "of the committed blobs, snapshots the space their directories take on disk.");
   cmd->callback(Run(context, [&context] {
     Status error;
     nlohmann::json info = Gather(context, &error);

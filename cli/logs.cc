@@ -1,8 +1,12 @@
 // berthctl logs [-f] ID: the output of a container started detached (run -d, task start -d).
-// berth-runtime hands over a read-only fd of the task's log file; with -f the command keeps
-// reading until the task stopped.
-#include <poll.h>
+// berth-runtime hands over read-only fds of the task's log files: the rotated ones (berthd's
+// [runtime] log_max_size) oldest first, then the current one, so the output reads in order.
+// With -f the command keeps reading the current file until the task stopped, and moves on to
+// the next file when the shim rotates it.
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <thread>
@@ -43,28 +47,76 @@ bool Running(rt::TasksClient& tasks, CliContext& context, const std::string& id)
   return task->process().status() != rt::STOPPED;
 }
 
+struct LogFiles {
+  std::vector<UniqueFd> fds;  // rotated files oldest first, the current one last
+  bool running = false;
+};
+
+Result<LogFiles> OpenLogFiles(CliContext& context, const std::string& id) {
+  rt::OpenLogRequest request;
+  request.set_container_id(id);
+  auto reply = context.ClientFor("runtime").Call(rt::TasksService::kServiceName, "OpenLog",
+                                                 request.SerializeAsString(), context.Options());
+  if (!reply.ok()) return reply.status();
+  if (reply->fds.empty()) {
+    return Error(Code::kInternal, "berth-runtime sent no log file descriptor");
+  }
+  rt::OpenLogResponse response;
+  response.ParseFromString(reply->payload);
+  return LogFiles{std::move(reply->fds), response.running()};
+}
+
+bool SameFile(int a, int b) {
+  struct stat sa, sb;
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+// -f: when berth-shim rotated the log since `current` was opened, prints the rest of `current`
+// (the shim no longer writes to it) and every file that came after it, and continues with the
+// new current file. False on a write error.
+bool FollowRotation(CliContext& context, const std::string& id, UniqueFd& current) {
+  auto files = OpenLogFiles(context, id);
+  if (!files.ok()) return true;  // berth-runtime restarting: look again on the next round
+  std::vector<UniqueFd>& fds = files->fds;
+  size_t at = 0;
+  while (at < fds.size() && !SameFile(fds[at].get(), current.get())) ++at;
+  if (at + 1 == fds.size()) return true;  // still the current file
+  if (!Drain(current.get())) return false;
+  if (at == fds.size()) {
+    std::fprintf(stderr,
+                 "berthctl: the log of %s rotated faster than it was read; some output "
+                 "was dropped\n",
+                 id.c_str());
+    at = static_cast<size_t>(-1);  // show every file kept
+  }
+  for (size_t i = at + 1; i + 1 < fds.size(); ++i) {
+    if (!Drain(fds[i].get())) return false;
+  }
+  current = std::move(fds.back());
+  return Drain(current.get());
+}
+
 }  // namespace
 
 int ShowLog(CliContext& context, const std::string& id, bool follow) {
   rt::TasksClient tasks(context.ClientFor("runtime"));
-  rt::OpenLogRequest request;
-  request.set_container_id(id);
-  auto stream = context.ClientFor("runtime").Call(rt::TasksService::kServiceName, "OpenLog",
-                                                  request.SerializeAsString(), context.Options());
-  if (!stream.ok()) return context.Fail("runtime", stream.status(), "logs " + id);
-  if (stream->fds.empty()) return context.Fail("berth-runtime sent no log file descriptor");
-  UniqueFd fd = std::move(stream->fds[0]);
-  rt::OpenLogResponse response;
-  response.ParseFromString(stream->payload);
-  if (!Drain(fd.get())) return 1;
-  if (!follow || !response.running()) return 0;
+  auto files = OpenLogFiles(context, id);
+  if (!files.ok()) return context.Fail("runtime", files.status(), "logs " + id);
+  for (UniqueFd& fd : files->fds) {
+    if (!Drain(fd.get())) return 1;
+  }
+  if (!follow || !files->running) return 0;
+  UniqueFd current = std::move(files->fds.back());
   auto last_check = std::chrono::steady_clock::now();
   while (true) {
     std::this_thread::sleep_for(50ms);
-    if (!Drain(fd.get())) return 1;
+    if (!Drain(current.get())) return 1;
     if (std::chrono::steady_clock::now() - last_check < 250ms) continue;
     last_check = std::chrono::steady_clock::now();
-    if (!Running(tasks, context, id)) return Drain(fd.get()) ? 0 : 1;
+    bool running = Running(tasks, context, id);
+    if (!FollowRotation(context, id, current)) return 1;
+    if (!running) return Drain(current.get()) ? 0 : 1;
   }
 }
 

@@ -29,7 +29,8 @@ nlohmann::json ToJson(const metrics::Families& families) {
         sample["count"] = s.count;
         sample["sum"] = s.sum;
         nlohmann::json buckets = nlohmann::json::array();
-        for (const auto& [bound, count] : s.buckets) buckets.push_back({{"le", bound}, {"count", count}});
+        for (const auto& [bound, count] : s.buckets)
+          buckets.push_back({{"le", bound}, {"count", count}});
         sample["buckets"] = buckets;
       } else {
         sample["value"] = s.value;

@@ -72,6 +72,16 @@ Digest BlobPathDigest(std::string_view name) {
   return d.ok() ? *d : Digest{};
 }
 
+// `<layer id>/json` and `<layer id>/VERSION`: the per-layer metadata of the v1 image format
+// that `docker save` (and skopeo's docker-archive) still writes next to `<layer id>/layer.tar`.
+// Nothing refers to them by digest, so storing them would only leave unreferenced blobs.
+bool IsLegacyLayerMetadata(std::string_view name) {
+  size_t slash = name.rfind('/');
+  if (slash == std::string_view::npos || name.find('/') != slash) return false;
+  std::string_view base = name.substr(slash + 1);
+  return base == "json" || base == "VERSION";
+}
+
 }  // namespace
 
 std::string CleanArchivePath(std::string_view path) {
@@ -118,6 +128,7 @@ Result<ArchiveContents> ReadArchive(const std::string& path, content::Store& sto
     if (archive_entry_filetype(e) != AE_IFREG) continue;
     int64_t size = archive_entry_size(e);
     Digest digest = BlobPathDigest(name);
+    if (digest.empty() && IsLegacyLayerMetadata(name)) continue;  // not content: never stored
     bool small_json = digest.empty() && size <= static_cast<int64_t>(kMaxDocumentSize) &&
                       (name.ends_with(".json") || name == "oci-layout" || name == "repositories");
     if (small_json) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "client/local_image.h"
 #include "client/testing/test_registry.h"
@@ -88,6 +89,19 @@ TEST_F(ArchiveTest, ImportsDockerSaveArchive) {
   // docker save stores layers uncompressed: the blob is its own diffID.
   EXPECT_EQ(image->manifest.layers[0].media_type, media::kOciLayer);
   EXPECT_EQ(image->manifest.layers[0].digest, image->config.diff_ids[0]);
+  // Only the layer is a blob of the archive; its legacy <id>/json and <id>/VERSION are not
+  // content. The store holds exactly the manifest, the config and the layer.
+  EXPECT_EQ(result->blobs, 1u);
+  std::set<Digest> stored;
+  ASSERT_TRUE(store_
+                  ->Walk([&](const content::Info& info) {
+                    stored.insert(info.digest);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(stored,
+            (std::set<Digest>{image->manifest_descriptor.digest, image->manifest.config.digest,
+                              image->manifest.layers[0].digest}));
   // Same image content as the OCI archive: same diffIDs.
   auto oci = ImportArchive(oci_, *store_);
   auto oci_image = LoadImage(*store_, oci->images[0].target, PlatformMatcher(HostPlatform()));

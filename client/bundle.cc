@@ -72,8 +72,10 @@ Status PrepareBundleDir(const std::string& dir, bool force) {
 }
 
 Status ExtractRootfs(snapshot::Snapshotter& snapshots, const std::string& chain,
-                     const std::string& rootfs) {
+                     const std::string& rootfs,
+                     const std::function<Status(const std::string&)>& protect) {
   std::string key = "bundle-extract-" + UniqueSuffix();
+  if (protect) BERTH_RETURN_IF_ERROR(protect(key));
   auto mounts = snapshots.View(key, chain, {});
   if (!mounts.ok()) return mounts.status().Annotate("view of " + chain);
   Status copied = CopyMounted(*mounts, rootfs);
@@ -84,7 +86,7 @@ Status ExtractRootfs(snapshot::Snapshotter& snapshots, const std::string& chain,
 
 Result<BundleSpec> ReadBundleSpec(const std::string& dir) {
   std::string path = dir + "/config.json";
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return Error(Code::kNotFound, "{}: no config.json: not an OCI bundle", dir);
   }

@@ -12,6 +12,7 @@
 // config.json or rootfs/, INVALID_ARGUMENT for a config.json that is not an OCI spec; service
 // errors pass through annotated.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,11 @@ Status PrepareBundleDir(const std::string& dir, bool force);
 // Copies the committed snapshot `chain` (an image's top chain ID) into `rootfs`, which must be
 // an existing empty directory: owners, modes, times, xattrs, hard links, devices are kept.
 // The temporary view snapshot and its mount are removed before returning, also on errors.
+// `protect` (may be empty) gets the view's key before the view is made: the caller adds it to
+// its lease so that garbage collection leaves the view alone while it is read.
 Status ExtractRootfs(snapshot::Snapshotter& snapshots, const std::string& chain,
-                     const std::string& rootfs);
+                     const std::string& rootfs,
+                     const std::function<Status(const std::string&)>& protect = {});
 
 struct BundleSpec {
   nlohmann::json spec;

@@ -38,7 +38,7 @@ Result<std::vector<std::string>> ParseCommandForm(const std::string& instruction
 }
 
 Result<std::pair<std::string, std::string>> KeyValue(const std::string& instruction,
-                                                      const std::string& value) {
+                                                     const std::string& value) {
   size_t eq = value.find('=');
   if (eq == 0 || eq == std::string::npos) {
     return Error(Code::kInvalidArgument, "--change {} {:?}: expected KEY=VALUE", instruction,
@@ -197,8 +197,8 @@ Result<LocalImage> WriteImage(content::Store& store, const ImageSpec& spec, Imag
                  manifest.layers.size() - 1, image.config.diff_ids.size() - 1);
   }
   image.chain_ids = ChainIds(image.config.diff_ids);
-  BERTH_ASSIGN_OR_RETURN(manifest.config, WriteDocument(store, media::kOciConfig, config_bytes,
-                                                        {}, leases, lease));
+  BERTH_ASSIGN_OR_RETURN(manifest.config,
+                         WriteDocument(store, media::kOciConfig, config_bytes, {}, leases, lease));
   std::string manifest_bytes = Serialize(manifest);
   BERTH_ASSIGN_OR_RETURN(image.manifest_descriptor,
                          WriteDocument(store, media::kOciManifest, manifest_bytes,

@@ -140,35 +140,60 @@ Status ReadImageConfig(content::Store& store, LocalImage& image) {
   return Status::Ok();
 }
 
+namespace {
+
+// Counts `d` into `check`: its size when the store has it, else it joins check.missing.
+// Returns whether it is present.
+Result<bool> CountBlob(content::Store& store, const Descriptor& d, ImageCheck& check) {
+  auto info = store.GetInfo(d.digest);
+  if (info.ok()) {
+    check.size += info->size;
+    return true;
+  }
+  if (info.status().code() != Code::kNotFound) return info.status();
+  check.missing.push_back(d);
+  return false;
+}
+
+// The document `d` if the store has it (counted into `check`), nullopt when it is missing.
+Result<std::optional<Document>> CheckDocument(content::Store& store, const Descriptor& d,
+                                              ImageCheck& check) {
+  BERTH_ASSIGN_OR_RETURN(bool present, CountBlob(store, d, check));
+  if (!present) return std::optional<Document>();
+  BERTH_ASSIGN_OR_RETURN(std::string bytes, ReadDocument(store, d));
+  BERTH_ASSIGN_OR_RETURN(Document doc, ParseDocument(d.media_type, bytes));
+  return std::optional<Document>(std::move(doc));
+}
+
+}  // namespace
+
+// Walks the image one level at a time (root, the platform's manifest, its config and layers),
+// so that an absent piece is reported as missing rather than failing the whole check. What lies
+// below an absent document cannot be known and is not listed.
 Result<ImageCheck> CheckImage(content::Store& store, snapshot::Snapshotter* snapshots,
                               const Descriptor& target, const PlatformMatcher& platform) {
   ImageCheck check;
-  std::vector<Descriptor> wanted{target};
-  auto image = LoadImage(store, target, platform);
-  if (image.ok()) {
-    if (image->manifest_descriptor.digest != target.digest) {
-      wanted.push_back(image->manifest_descriptor);
-    }
-    wanted.push_back(image->manifest.config);
-    for (const Descriptor& l : image->manifest.layers) wanted.push_back(l);
-    if (snapshots != nullptr) {
-      std::string top = image->TopChain();
-      check.unpacked = top.empty() || snapshots->Stat(top).ok();
-    }
-  } else if (image.status().code() != Code::kNotFound) {
-    return image.status();
+  LocalImage image;
+  image.manifest_descriptor = target;
+  BERTH_ASSIGN_OR_RETURN(std::optional<Document> doc, CheckDocument(store, target, check));
+  if (!doc) return check;
+  if (doc->is_index()) {
+    BERTH_ASSIGN_OR_RETURN(image.manifest_descriptor, SelectManifest(doc->index(), platform));
+    BERTH_ASSIGN_OR_RETURN(doc, CheckDocument(store, image.manifest_descriptor, check));
+    if (!doc) return check;
+    if (doc->is_index()) return Status(Code::kUnimplemented, "nested indexes are not supported");
   }
-  for (const Descriptor& d : wanted) {
-    auto info = store.GetInfo(d.digest);
-    if (info.ok()) {
-      check.size += info->size;
-    } else if (info.status().code() == Code::kNotFound) {
-      check.missing.push_back(d);
-    } else {
-      return info.status();
-    }
+  image.manifest = doc->manifest();
+  BERTH_ASSIGN_OR_RETURN(bool have_config, CountBlob(store, image.manifest.config, check));
+  for (const Descriptor& layer : image.manifest.layers) {
+    BERTH_RETURN_IF_ERROR(CountBlob(store, layer, check).status());
   }
-  if (!image.ok() && check.missing.empty()) return image.status();
+  // Without the config the chain IDs, and so the rootfs snapshot, are unknown.
+  if (have_config && snapshots != nullptr) {
+    BERTH_RETURN_IF_ERROR(ReadImageConfig(store, image));
+    std::string top = image.TopChain();
+    check.unpacked = top.empty() || snapshots->Stat(top).ok();
+  }
   return check;
 }
 

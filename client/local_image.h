@@ -48,7 +48,11 @@ struct ImageCheck {
   bool unpacked = false;              // its top snapshot exists
   bool complete() const { return missing.empty(); }
 };
-// What a `check` reports. `snapshots` may be null (then unpacked is false).
+// What a `check` reports: every blob of target's image for `platform` that the store lacks.
+// A missing document hides what it would name (a missing manifest: its config and layers are
+// not listed); a missing config leaves unpacked false. Errors: NOT_FOUND when an index present
+// in the store offers no manifest for `platform`; a present document that fails to verify or
+// parse; errors of the services. `snapshots` may be null (then unpacked is false).
 Result<ImageCheck> CheckImage(content::Store& store, snapshot::Snapshotter* snapshots,
                               const Descriptor& target, const PlatformMatcher& platform);
 

@@ -288,8 +288,8 @@ TEST_F(MisbehavingPullTest, UnpacksEarlyLayersWhileLaterOnesDownload) {
   puller.join();
   EXPECT_TRUE(first_unpacked) << "layer 1 was not unpacked while layer 2 was downloading";
   EXPECT_EQ(leases.size(), 1u);
-  EXPECT_GE(kinds["content"], 3);  // config and both layers
-  EXPECT_EQ(kinds["ingests"], 3);  // one per blob fetched: config and both layers
+  EXPECT_GE(kinds["content"], 3);              // config and both layers
+  EXPECT_EQ(kinds["ingests"], 3);              // one per blob fetched: config and both layers
   EXPECT_GE(kinds["snapshots/overlayfs"], 2);  // the extraction key and the committed chain
   EXPECT_TRUE(images_->Leases().empty()) << "the lease outlived the pull";
   ASSERT_TRUE(result.ok()) << result.status().ToString();

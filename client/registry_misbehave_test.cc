@@ -82,6 +82,35 @@ TEST_F(MisbehaveTest, BearerTokenFlowWithScope) {
   EXPECT_EQ(refused.code(), Code::kUnauthenticated) << refused.ToString();
 }
 
+// Docker Hub's public repositories: a bearer challenge, and a token granted without
+// credentials. The client asks the realm anonymously and uses the token it gets.
+TEST_F(MisbehaveTest, AnonymousBearerTokenForAPublicRepository) {
+  auto r = Open("public", false);
+  auto ref = ParseReference(fmt::format("127.0.0.1:{}/t/public:x", server_->port())).value();
+  auto resolved = r->Resolve(ref);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  StringTarget t;
+  Status s = r->FetchBlob(desc_, 0, t, true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(t.data, blob_);
+  int token_requests = 0, authorized = 0;
+  for (auto& req : Requests(server_->port())) {
+    std::string path = req["path"];
+    if (path.starts_with("/token")) {
+      ++token_requests;
+      EXPECT_EQ(req["authorization"], "") << "credentials sent for an anonymous pull";
+      EXPECT_NE(path.find("scope=repository%3At%2Fpublic%3Apull"), std::string::npos) << path;
+    } else if (req["authorization"] == "Bearer anon") {
+      ++authorized;
+    }
+  }
+  EXPECT_GE(token_requests, 1);
+  EXPECT_GE(authorized, 2);  // the manifest and the blob, with the anonymous token
+  // The anonymous grant is for that repository only.
+  Status refused = Open("data", false)->FetchBlob(desc_, 0, t);
+  EXPECT_EQ(refused.code(), Code::kUnauthenticated) << refused.ToString();
+}
+
 TEST_F(MisbehaveTest, RedirectToAnotherHostGetsNoAuthorization) {
   auto r = Open("redirect");
   StringTarget t;

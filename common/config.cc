@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <set>
 
 #include "common/fs.h"
@@ -124,6 +127,41 @@ Status ReadServices(const Reader& r, const toml::table& t, Config::Services& out
   return Status::Ok();
 }
 
+// "10m" style sizes: digits, then nothing (bytes) or k, m, g (KiB, MiB, GiB; any case).
+std::optional<int64_t> ParseByteSize(std::string_view text) {
+  int64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (ec != std::errc() || number < 0 || end == text.data()) return std::nullopt;
+  std::string_view suffix(end, static_cast<size_t>(text.data() + text.size() - end));
+  int shift = 0;
+  if (suffix == "k" || suffix == "K") shift = 10;
+  if (suffix == "m" || suffix == "M") shift = 20;
+  if (suffix == "g" || suffix == "G") shift = 30;
+  if (shift == 0 && !suffix.empty()) return std::nullopt;
+  if (number > (INT64_MAX >> shift)) return std::nullopt;
+  return number << shift;
+}
+
+Status ReadRuntime(const Reader& r, const toml::table& t, Config::Runtime& out) {
+  BERTH_RETURN_IF_ERROR(r.CheckKeys(t, "runtime.", {"log_max_size", "log_max_files"}));
+  if (const toml::node* size = t.get("log_max_size")) {
+    std::optional<int64_t> bytes;
+    if (auto number = size->value_exact<int64_t>()) bytes = *number >= 0 ? number : std::nullopt;
+    if (auto text = size->value_exact<std::string>()) bytes = ParseByteSize(*text);
+    if (!bytes) {
+      return r.Fail(size->source(),
+                    "\"runtime.log_max_size\" must be a size such as \"10m\" (bytes, or with "
+                    "k, m, g), or 0 for no rotation");
+    }
+    out.log_max_size = *bytes;
+  }
+  BERTH_RETURN_IF_ERROR(r.Int(t, "runtime.", "log_max_files", 1, out.log_max_files));
+  if (out.log_max_files > 31) {  // berthctl logs receives one descriptor per file, 32 at most
+    return r.Fail(t.get("log_max_files")->source(), "\"runtime.log_max_files\" is at most 31");
+  }
+  return Status::Ok();
+}
+
 Status Validate(const Reader& r, const Config& c) {
   toml::source_region nowhere{};
   if (c.root.empty() || c.root.front() != '/') return r.Fail(nowhere, "root must be absolute");
@@ -151,7 +189,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   BERTH_RETURN_IF_ERROR(
       r.CheckKeys(doc, "",
                   {"root", "state", "log_level", "services", "restart_backoff_initial_ms",
-                   "restart_backoff_max_ms", "events", "content", "metrics"}));
+                   "restart_backoff_max_ms", "events", "content", "runtime", "metrics"}));
   BERTH_RETURN_IF_ERROR(r.String(doc, "", "root", c.root));
   BERTH_RETURN_IF_ERROR(r.String(doc, "", "state", c.state));
   BERTH_RETURN_IF_ERROR(r.String(doc, "", "log_level", c.log_level));
@@ -172,6 +210,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
     BERTH_RETURN_IF_ERROR(
         r.Int(*content, "content.", "ingest_expiry_hours", 1, c.content.ingest_expiry_hours));
   }
+  BERTH_ASSIGN_OR_RETURN(const toml::table* runtime, r.Table(doc, "", "runtime"));
+  if (runtime) BERTH_RETURN_IF_ERROR(ReadRuntime(r, *runtime, c.runtime));
   BERTH_ASSIGN_OR_RETURN(const toml::table* metrics, r.Table(doc, "", "metrics"));
   if (metrics) {
     BERTH_RETURN_IF_ERROR(r.CheckKeys(*metrics, "metrics.", {"address"}));

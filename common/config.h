@@ -46,6 +46,14 @@ struct Config {
     int64_t ingest_expiry_hours = 24;  // abandoned in-flight writes are removed after this
     bool operator==(const Content&) const = default;
   } content;
+  struct Runtime {
+    // Detached containers' log files (run -d) rotate when they would exceed this many bytes;
+    // 0 keeps one growing file. In the file: bytes, or a string such as "10m" (k, m, g: KiB...).
+    int64_t log_max_size = 0;
+    int64_t log_max_files =
+        3;  // rotated files kept beside the current one (log.1 ... log.N), <= 31
+    bool operator==(const Runtime&) const = default;
+  } runtime;
   struct Metrics {
     std::string address{};  // "host:port" for the Prometheus endpoint; empty = disabled
     bool operator==(const Metrics&) const = default;

@@ -35,6 +35,14 @@ max_log_entries = 10000
 # Hours after which an abandoned in-flight write (ingest) is removed.
 ingest_expiry_hours = 24
 
+[runtime]
+# Size at which a detached container's log file (berthctl run -d) is rotated: bytes, or with a
+# k, m or g suffix ("10m"). 0 keeps one growing file. Rotation is done by berth-shim; containers
+# of the io.containerd.runc.v2 runtime keep one growing file.
+log_max_size = "0"
+# Rotated files kept beside the current one (log.1 is the newest); older output is dropped.
+log_max_files = 3
+
 [metrics]
 # Address ("host:port") of the Prometheus metrics endpoint; empty disables it.
 address = ""

@@ -43,7 +43,7 @@ TEST(ConfigTest, DefaultTomlCommentsEveryKey) {
     }
     previous = line;
   }
-  EXPECT_EQ(keys, 10);  // every field of Config
+  EXPECT_EQ(keys, 12);  // every field of Config
 }
 
 TEST(ConfigTest, ParsesEveryKey) {
@@ -62,6 +62,9 @@ metadata = "/opt/berth/berth-metadata"
 max_log_entries = 7
 [content]
 ingest_expiry_hours = 2
+[runtime]
+log_max_size = "10m"
+log_max_files = 5
 [metrics]
 address = "127.0.0.1:9100"
 )",
@@ -79,6 +82,11 @@ address = "127.0.0.1:9100"
   EXPECT_EQ(config->events.max_log_entries, 7);
   EXPECT_EQ(config->content.ingest_expiry_hours, 2);
   EXPECT_EQ(config->metrics.address, "127.0.0.1:9100");
+  EXPECT_EQ(config->runtime.log_max_size, 10 << 20);
+  EXPECT_EQ(config->runtime.log_max_files, 5);
+  EXPECT_EQ(ParseConfig("[runtime]\nlog_max_size = 4096", "t")->runtime.log_max_size, 4096);
+  EXPECT_EQ(ParseConfig("[runtime]\nlog_max_size = \"2G\"", "t")->runtime.log_max_size,
+            int64_t{2} << 30);
   EXPECT_EQ(ServiceBinaryPath(config->services.list[0], "/usr/bin"), "/usr/bin/berth-content");
   EXPECT_EQ(ServiceBinaryPath(config->services.list[1], "/usr/bin"), "/opt/berth/berth-metadata");
 }
@@ -110,6 +118,11 @@ TEST(ConfigTest, BadValuesAreRefused) {
   ExpectError("[services.binaries]\ncontent = \"bin/x\"", "absolute path");
   ExpectError("events = 3", "\"events\" must be a table");
   ExpectError("[content]\ningest_expiry_hours = 1.5", "must be an integer");
+  ExpectError("[runtime]\nlog_max_size = \"10 MB\"", "test.toml:2:16: \"runtime.log_max_size\"");
+  ExpectError("[runtime]\nlog_max_size = -1", "must be a size such as \"10m\"");
+  ExpectError("[runtime]\nlog_max_files = 0", "\"runtime.log_max_files\" must be at least 1");
+  ExpectError("[runtime]\nlog_max_files = 32", "\"runtime.log_max_files\" is at most 31");
+  ExpectError("[runtime]\nlog_size = \"1m\"", "unknown key \"runtime.log_size\"");
 }
 
 TEST(ConfigTest, LoadConfigFile) {

@@ -25,16 +25,16 @@ Sample Histogram::Snapshot(Labels labels) const {
   }
   // Read apart from the buckets, so count may trail or lead them by an observation in flight;
   // the +Inf bucket must never be below a finite one.
-  s.count = std::max(cumulative + counts_[bounds_.size()].load(std::memory_order_relaxed),
-                     cumulative);
+  s.count =
+      std::max(cumulative + counts_[bounds_.size()].load(std::memory_order_relaxed), cumulative);
   s.sum = sum_.load(std::memory_order_relaxed);
   return s;
 }
 
 const std::vector<double>& LatencyBuckets() {
-  static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                               0.005,  0.01,    0.025,  0.05,  0.1,
-                                               0.25,   0.5,     1,      2.5,   5,     10};
+  static const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                               0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                               1,      2.5,     5,      10};
   return kBuckets;
 }
 

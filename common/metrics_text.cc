@@ -131,8 +131,8 @@ Families ProcessFamilies() {
   out.push_back(Gauge1("process_start_time_seconds",
                        "Start time of the process since unix epoch in seconds.",
                        boot + std::stod(f[19]) / ticks));
-  out.push_back(Gauge1("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                       std::stod(f[20])));
+  out.push_back(
+      Gauge1("process_virtual_memory_bytes", "Virtual memory size in bytes.", std::stod(f[20])));
   out.push_back(Gauge1("process_resident_memory_bytes", "Resident memory size in bytes.",
                        std::stod(f[21]) * page));
   double fds = 0;

@@ -22,7 +22,17 @@ struct ChildError {
   int step;
   int err;
 };
-enum Step { kSetsid, kSetpgid, kPdeathsig, kDup, kChdir, kCapabilities, kNoNewPrivs, kLandlock, kExec };
+enum Step {
+  kSetsid,
+  kSetpgid,
+  kPdeathsig,
+  kDup,
+  kChdir,
+  kCapabilities,
+  kNoNewPrivs,
+  kLandlock,
+  kExec
+};
 
 // Everything the child needs, prepared before fork so the child only makes system calls.
 struct Plan {
@@ -48,7 +58,8 @@ struct Plan {
 bool DropCapabilities(uint64_t keep, int last) {
   for (int cap = 0; cap <= last; ++cap) {
     if ((keep >> cap) & 1) continue;
-    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+        ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
       return false;
     }
   }

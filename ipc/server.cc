@@ -27,8 +27,7 @@ void Server::SetPeerPolicy(std::function<bool(const PeerCredentials&)> admit) {
 }
 
 const Handler* Server::FindHandler(const std::string& service, const std::string& method,
-                                   Status* not_found,
-                                   std::shared_ptr<MethodStats>* stats) const {
+                                   Status* not_found, std::shared_ptr<MethodStats>* stats) const {
   auto svc = services_.find(service);
   if (svc == services_.end()) {
     *not_found = Status(Code::kUnimplemented, "service " + service);

@@ -56,7 +56,8 @@ class Server {
   // Used by ServerConnection.
   // The handler of service/method and its counters, or nullptr with `not_found` set.
   const Handler* FindHandler(const std::string& service, const std::string& method,
-                             Status* not_found, std::shared_ptr<MethodStats>* stats = nullptr) const;
+                             Status* not_found,
+                             std::shared_ptr<MethodStats>* stats = nullptr) const;
   bool Admit(const PeerCredentials& peer) const { return admit_(peer); }
   void Forget(ServerConnection* connection) { connections_.erase(connection); }
 

@@ -48,8 +48,7 @@ TEST(ServerMetricsTest, CountsCallsByMethodAndCodeWithLatencyAndBytes) {
   sleep.set_delay_ms(2000);
   CallOptions short_deadline;
   short_deadline.timeout = std::chrono::milliseconds(50);
-  EXPECT_EQ(echo.Sleep(sleep, std::move(short_deadline)).status().code(),
-            Code::kDeadlineExceeded);
+  EXPECT_EQ(echo.Sleep(sleep, std::move(short_deadline)).status().code(), Code::kDeadlineExceeded);
   ASSERT_EQ(client.Call("berth.testing.v1.Echo", "Nope", "").status().code(), Code::kUnimplemented);
 
   std::string text = CollectText(server);

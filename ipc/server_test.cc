@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "berth/testing/v1/echo.pb.h"
@@ -137,6 +139,38 @@ TEST_F(ServerTest, OversizeBodyGetsResourceExhaustedOnItsStreamAndConnectionStay
   EXPECT_FALSE(ParseResponse(*good).has_status());
 }
 
+// The 4 MiB cap also holds for Data frames of an open client stream: the call ends with
+// RESOURCE_EXHAUSTED on its own stream, and the connection keeps serving.
+TEST_F(ServerTest, OversizeDataFrameEndsItsStreamWithResourceExhaustedAndConnectionStays) {
+  RawPeer peer(socket_);
+  ASSERT_TRUE(peer.Write(Frame(1, FrameType::kRequest, kFlagRemoteOpen,
+                               RequestBody("berth.testing.v1.Echo", "Sum", ""))));
+  ::berth::testing::v1::CountResponse one;
+  one.set_value(1);
+  ASSERT_TRUE(peer.Write(Frame(1, FrameType::kData, 0, one.SerializeAsString())));
+  ASSERT_TRUE(peer.Write(Frame(1, FrameType::kData, 0, std::string(kMaxBody + 1, 'x'))));
+  auto frame = peer.Read();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->header.type, static_cast<uint8_t>(FrameType::kResponse));
+  EXPECT_EQ(frame->header.stream_id, 1u);
+  auto response = ParseResponse(*frame);
+  EXPECT_EQ(response.status().code(), static_cast<int>(Code::kResourceExhausted));
+  EXPECT_NE(response.status().message().find("exceed maximum message size"), std::string::npos)
+      << response.status().message();
+  // The stream is over: more data for it is refused, not summed.
+  ASSERT_TRUE(peer.Write(Frame(1, FrameType::kData, kFlagRemoteClosed, one.SerializeAsString())));
+  auto late = peer.Read();
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->header.stream_id, 1u);
+  EXPECT_EQ(ParseResponse(*late).status().message(), "StreamID is no longer active");
+  peer.Write(Frame(3, FrameType::kRequest, 0,
+                   RequestBody("berth.testing.v1.Echo", "Echo", EchoPayload("after"))));
+  auto good = peer.Read();
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ(good->header.stream_id, 3u);
+  EXPECT_FALSE(ParseResponse(*good).has_status());
+}
+
 TEST_F(ServerTest, StreamIdRulesAreEnforced) {
   RawPeer peer(socket_);
   std::string body = RequestBody("berth.testing.v1.Echo", "Echo", EchoPayload("x"));
@@ -249,6 +283,29 @@ TEST_F(ServerTest, PeerWithAnotherUidIsRejected) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10/11: setup failed, 12: served, 13: not closed";
+}
+
+// Abstract names (a leading NUL) live outside the filesystem, where no directory mode guards
+// them: neither side accepts one, and nothing is bound.
+TEST(UnixSocketTest, AbstractSocketNamesAreRefused) {
+  const std::string abstract("\0berth-abstract-test", 20);
+  auto listened = ListenUnix(abstract);
+  ASSERT_FALSE(listened.ok());
+  EXPECT_EQ(listened.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(listened.status().message().find("abstract"), std::string::npos)
+      << listened.status().ToString();
+  auto connected = ConnectUnix(abstract);
+  ASSERT_FALSE(connected.ok());
+  EXPECT_EQ(connected.status().code(), Code::kInvalidArgument);
+  EventLoop loop;
+  Server server(loop);
+  EXPECT_EQ(server.Listen(abstract).code(), Code::kInvalidArgument);
+  EXPECT_EQ(ListenUnix("").status().code(), Code::kInvalidArgument);
+  // /proc/net/unix shows abstract names with a leading '@'.
+  std::ifstream table("/proc/net/unix");
+  std::string all((std::istreambuf_iterator<char>(table)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.find("@berth-abstract-test"), std::string::npos);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ struct Process {
   int64_t exited_at_ns = 0;
   UniqueFd stdin_keeper;
   std::unique_ptr<PtyRelay> relay;
+  std::vector<std::unique_ptr<LogCopier>> logs;  // rotated file:// output (stdio.h)
   std::vector<ipc::Reply<containerd::task::v2::WaitResponse>> waiters;
 
   bool is_init() const { return exec_id.empty(); }

@@ -30,7 +30,7 @@ Result<std::unique_ptr<PtyRelay>> PtyRelay::Create(uv_loop_t* loop, UniqueFd mas
     return ErrnoStatus(errno, "set pty master non-blocking");
   }
   relay->master_ = std::move(master);
-  BERTH_ASSIGN_OR_RETURN(relay->out_, OpenOutput(spec.out, true));
+  BERTH_ASSIGN_OR_RETURN(relay->out_, OpenRotatedOutput(spec.out, loop, &relay->logs_, true));
   if (relay->out_) {
     struct stat st;
     relay->out_pollable_ = ::fstat(relay->out_.get(), &st) == 0 && S_ISFIFO(st.st_mode);
@@ -185,6 +185,7 @@ void PtyRelay::CloseStdin() {
 void PtyRelay::ProcessExited() {
   ReadMaster();
   Update();
+  for (auto& log : logs_) log->Drain();
 }
 
 }  // namespace berth::shim

@@ -1,7 +1,8 @@
 #pragma once
 // PtyRelay: the shim side of a terminal. Owns the pty master the runtime handed over and copies,
 // on the loop and without blocking it:
-//   master -> stdout (FIFO or file:// log; dropped when there is none)
+//   master -> stdout (FIFO or file:// log, rotated through a LogCopier when the URI asks;
+//   dropped when there is none)
 //   stdin FIFO -> master (until CloseStdin)
 // Each direction buffers at most 64 KiB; when the reader of stdout is away the relay stops
 // reading the master, so the container's writes block instead of output being lost. When the
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -59,6 +61,9 @@ class PtyRelay {
   Poll* master_poll_ = nullptr;
   Poll* out_poll_ = nullptr;
   Poll* in_poll_ = nullptr;
+  // A rotated file:// stdout: out_ is the pipe this copier drains (stdio.h). Declared last, so
+  // it is destroyed first and copies what the pipe still holds.
+  std::vector<std::unique_ptr<LogCopier>> logs_;
 };
 
 }  // namespace berth::shim

@@ -18,6 +18,7 @@ struct CreateState {
   task::CreateTaskRequest request;
   std::optional<ConsoleSocket> console;
   UniqueFd stdin_keeper;
+  std::vector<std::unique_ptr<LogCopier>> logs;
   Reaper::Clock::time_point started_after;  // just before `runtime create`
 };
 
@@ -72,11 +73,13 @@ void TaskService::Create(const task::CreateTaskRequest& request,
     if (console.ok()) state->console.emplace(std::move(console).value());
     opened = console.status();
   } else {
-    auto process_io = OpenProcessStdio({request.stdin(), request.stdout(), request.stderr()});
+    auto process_io =
+        OpenProcessStdio({request.stdin(), request.stdout(), request.stderr()}, loop_.uv());
     if (process_io.ok()) io = std::move(process_io).value();
     opened = process_io.status();
     stdio = {io.in.get(), io.out.get(), io.err.get()};
     state->stdin_keeper = std::move(io.keeper);
+    state->logs = std::move(io.logs);
   }
   if (!opened.ok()) return CreateDone(opened, state, reply);
   creating_ = true;
@@ -100,6 +103,7 @@ void TaskService::CreateDone(Status status, std::shared_ptr<CreateState> state,
   const auto& request = state->request;
   init->stdio = {request.stdin(), request.stdout(), request.stderr(), request.terminal()};
   init->stdin_keeper = std::move(state->stdin_keeper);
+  init->logs = std::move(state->logs);
   init->started_after = state->started_after;
   if (status.ok()) {
     auto pid = ReadPidFile(bundle_ + "/" + kInitPidFile);

@@ -78,11 +78,12 @@ void TaskService::StartExec(Process* exec, ipc::Reply<task::StartResponse> reply
     if (console.ok()) state->console.emplace(std::move(console).value());
     s = console.status();
   } else if (s.ok()) {
-    auto opened = OpenProcessStdio(exec->stdio);
+    auto opened = OpenProcessStdio(exec->stdio, loop_.uv());
     if (opened.ok()) io = std::move(opened).value();
     s = opened.status();
     stdio = {io.in.get(), io.out.get(), io.err.get()};
     exec->stdin_keeper = std::move(io.keeper);
+    exec->logs = std::move(io.logs);
   }
   if (!s.ok()) {
     ::unlink(state->process_file.c_str());

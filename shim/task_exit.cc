@@ -83,6 +83,7 @@ void TaskService::Finalize(Process* process, int wait_status) {
   process->exited_at_ns = NowUnixNanos();
   process->stdin_keeper.reset();
   if (process->relay) process->relay->ProcessExited();
+  for (auto& log : process->logs) log->Drain();  // its last output, before TaskExit goes out
   const std::string& name = process->is_init() ? id_ : process->exec_id;
   spdlog::info("exited id={} process={} pid={} status={}", id_, name, process->pid,
                process->exit_status);

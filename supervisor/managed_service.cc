@@ -45,6 +45,12 @@ const char* ServiceStateName(ServiceState state) {
   return "unknown";
 }
 
+milliseconds RestartDelay(const RestartPolicy& policy, uint32_t failures) {
+  // 2^20 times any sane initial delay is far beyond any sane cap, and still fits in int64.
+  int64_t delay = policy.backoff_initial.count() << std::min<uint32_t>(failures, 20);
+  return milliseconds(std::min<int64_t>(delay, policy.backoff_max.count()));
+}
+
 ManagedService::ManagedService(ipc::EventLoop& loop, ServiceSpec spec, RestartPolicy policy,
                                bool external, std::function<void()> on_change)
     : loop_(loop),
@@ -166,11 +172,11 @@ void ManagedService::Spawn() {
   state_ = ServiceState::kStarting;
   start_deadline_ = Clock::now() + policy_.start_timeout;
   kill_reason_set_ = false;
-  spdlog::info("service started name={} pid={} capabilities={} no_new_privs={} landlock={}",
-               spec_.name, pid_,
-               spec_.privileges.restricted ? CapabilityNames(spec_.privileges.capabilities)
-                                           : "unchanged",
-               spec_.privileges.no_new_privs, options.landlock_ruleset_fd >= 0);
+  spdlog::info(
+      "service started name={} pid={} capabilities={} no_new_privs={} landlock={}", spec_.name,
+      pid_,
+      spec_.privileges.restricted ? CapabilityNames(spec_.privileges.capabilities) : "unchanged",
+      spec_.privileges.no_new_privs, options.landlock_ruleset_fd >= 0);
   CheckHealth();
   Changed();
 }
@@ -219,8 +225,7 @@ void ManagedService::Exited() {
 
 void ManagedService::ScheduleRestart() {
   if (Clock::now() - started_ >= policy_.reset_after) failures_ = 0;
-  int64_t delay = policy_.backoff_initial.count() << std::min<uint32_t>(failures_, 20);
-  delay = std::min<int64_t>(delay, policy_.backoff_max.count());
+  int64_t delay = RestartDelay(policy_, failures_).count();
   failures_++;
   state_ = ServiceState::kBackoff;
   spdlog::info("service restart scheduled name={} delay_ms={}", spec_.name, delay);

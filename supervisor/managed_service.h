@@ -56,6 +56,12 @@ struct RestartPolicy {
   std::chrono::milliseconds health_interval{2000};
 };
 
+// How long berthd waits before respawning a service after a crash, where `failures` counts the
+// crashes in a row before this one (0 for the first): backoff_initial * 2^failures, never more
+// than backoff_max. With the defaults: 100 ms, 200, 400, ... 6.4 s, then 10 s for every further
+// crash. The exponent is clamped, so a long crash loop cannot overflow the shift.
+std::chrono::milliseconds RestartDelay(const RestartPolicy& policy, uint32_t failures);
+
 enum class ServiceState {
   kMissing,
   kStarting,
@@ -120,7 +126,7 @@ class ManagedService {
   std::chrono::steady_clock::time_point start_deadline_{};
   uint32_t restarts_ = 0;
   pid_t last_external_pid_ = 0;  // systemd mode: the last pid that answered
-  uint32_t failures_ = 0;  // consecutive crashes (backoff exponent)
+  uint32_t failures_ = 0;        // consecutive crashes (backoff exponent)
   std::string last_error_;
   bool kill_reason_set_ = false;  // last_error_ already explains a kill we sent
 

@@ -132,9 +132,9 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Listen(ipc::EventL
   sockaddr_storage bound{};
   int len = sizeof(bound);
   uv_tcp_getsockname(server->listener_, reinterpret_cast<sockaddr*>(&bound), &len);
-  server->port_ = ntohs(bound.ss_family == AF_INET6
-                            ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  server->port_ =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return server;
 }
 

@@ -37,7 +37,8 @@ class MetricsHttpServer {
   struct Connection;  // one accepted socket (metrics_http.cc)
 
  private:
-  MetricsHttpServer(ipc::EventLoop& loop, Source source) : loop_(loop), source_(std::move(source)) {}
+  MetricsHttpServer(ipc::EventLoop& loop, Source source)
+      : loop_(loop), source_(std::move(source)) {}
   static void OnConnection(uv_stream_t* listener, int status);
 
   ipc::EventLoop& loop_;

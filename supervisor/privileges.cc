@@ -27,23 +27,51 @@ constexpr uint64_t Cap(int cap) { return uint64_t{1} << cap; }
 // mounts (SYS_ADMIN, also for trusted.* xattrs), give files their owners and modes (CHOWN,
 // FOWNER, FSETID), create device nodes and whiteouts (MKNOD), set file capabilities (SETFCAP),
 // and read and write files whatever their modes say (DAC_OVERRIDE, DAC_READ_SEARCH).
-constexpr uint64_t kSnapshotCapabilities = Cap(CAP_CHOWN) | Cap(CAP_DAC_OVERRIDE) |
-                                           Cap(CAP_DAC_READ_SEARCH) | Cap(CAP_FOWNER) |
-                                           Cap(CAP_FSETID) | Cap(CAP_MKNOD) | Cap(CAP_SETFCAP) |
-                                           Cap(CAP_SYS_ADMIN);
+constexpr uint64_t kSnapshotCapabilities =
+    Cap(CAP_CHOWN) | Cap(CAP_DAC_OVERRIDE) | Cap(CAP_DAC_READ_SEARCH) | Cap(CAP_FOWNER) |
+    Cap(CAP_FSETID) | Cap(CAP_MKNOD) | Cap(CAP_SETFCAP) | Cap(CAP_SYS_ADMIN);
 
-constexpr const char* kCapabilityNames[] = {
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",          "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",       "CAP_NET_RAW",        "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",           "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",      "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",         "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE"};
+constexpr const char* kCapabilityNames[] = {"CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_DAC_READ_SEARCH",
+                                            "CAP_FOWNER",
+                                            "CAP_FSETID",
+                                            "CAP_KILL",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETPCAP",
+                                            "CAP_LINUX_IMMUTABLE",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_NET_BROADCAST",
+                                            "CAP_NET_ADMIN",
+                                            "CAP_NET_RAW",
+                                            "CAP_IPC_LOCK",
+                                            "CAP_IPC_OWNER",
+                                            "CAP_SYS_MODULE",
+                                            "CAP_SYS_RAWIO",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_SYS_PTRACE",
+                                            "CAP_SYS_PACCT",
+                                            "CAP_SYS_ADMIN",
+                                            "CAP_SYS_BOOT",
+                                            "CAP_SYS_NICE",
+                                            "CAP_SYS_RESOURCE",
+                                            "CAP_SYS_TIME",
+                                            "CAP_SYS_TTY_CONFIG",
+                                            "CAP_MKNOD",
+                                            "CAP_LEASE",
+                                            "CAP_AUDIT_WRITE",
+                                            "CAP_AUDIT_CONTROL",
+                                            "CAP_SETFCAP",
+                                            "CAP_MAC_OVERRIDE",
+                                            "CAP_MAC_ADMIN",
+                                            "CAP_SYSLOG",
+                                            "CAP_WAKE_ALARM",
+                                            "CAP_BLOCK_SUSPEND",
+                                            "CAP_AUDIT_READ",
+                                            "CAP_PERFMON",
+                                            "CAP_BPF",
+                                            "CAP_CHECKPOINT_RESTORE"};
 
 // The write-type accesses Landlock knows at `abi` (reads and execution stay allowed).
 uint64_t WriteAccesses(int abi) {
@@ -121,9 +149,9 @@ Result<UniqueFd> BuildLandlockRuleset(const ServicePrivileges& privileges) {
     BERTH_RETURN_IF_ERROR(AllowBeneath(ruleset.get(), dir, writes));
   }
   if (!privileges.socket_dir.empty()) {
-    BERTH_RETURN_IF_ERROR(AllowBeneath(
-        ruleset.get(), privileges.socket_dir,
-        LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_REMOVE_FILE));
+    BERTH_RETURN_IF_ERROR(
+        AllowBeneath(ruleset.get(), privileges.socket_dir,
+                     LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_REMOVE_FILE));
   }
   // Libraries and tools open /dev/null for writing now and then.
   uint64_t file_writes = LANDLOCK_ACCESS_FS_WRITE_FILE;
@@ -145,8 +173,9 @@ Result<UniqueFd> ApplyPrivileges(const ServicePrivileges& privileges, SpawnOptio
   if (ruleset.status().code() != Code::kUnimplemented) return ruleset.status();
   static std::atomic<bool> warned{false};
   if (!warned.exchange(true)) {
-    spdlog::warn("this kernel has no Landlock: services keep their capability limits, but their "
-                 "writes are not confined to their own directories");
+    spdlog::warn(
+        "this kernel has no Landlock: services keep their capability limits, but their "
+        "writes are not confined to their own directories");
   }
   return UniqueFd();
 }

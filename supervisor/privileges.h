@@ -5,8 +5,9 @@
 //
 //   service         capabilities kept                          no_new_privs  writes limited to
 //   berth-content   none                                       yes           <root>/content, socket
-//   berth-metadata  none                                       yes           <root>/metadata, socket
-//   berth-snapshot  CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER  yes           (needs mount: no
+//   berth-metadata  none                                       yes           <root>/metadata,
+//   socket berth-snapshot  CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER  yes           (needs mount:
+//   no
 //                   FSETID MKNOD SETFCAP SYS_ADMIN                           Landlock, see below)
 //   berth-runtime   all (runc and privileged containers)       no            (shims share its view)
 //
@@ -29,12 +30,12 @@
 namespace berth::supervisor {
 
 struct ServicePrivileges {
-  bool restricted = false;         // false: berthd's own privileges, nothing below applies
-  uint64_t capabilities = ~0ULL;   // mask of (1 << CAP_x) kept
+  bool restricted = false;        // false: berthd's own privileges, nothing below applies
+  uint64_t capabilities = ~0ULL;  // mask of (1 << CAP_x) kept
   bool no_new_privs = false;
-  bool landlock = false;           // limit writes to `writable` and `socket_dir`
+  bool landlock = false;  // limit writes to `writable` and `socket_dir`
   std::vector<std::string> writable;
-  std::string socket_dir;          // where its socket is created
+  std::string socket_dir;  // where its socket is created
 };
 
 // The profile of service `name` whose data is under `root` and whose socket is `socket`.

@@ -20,6 +20,12 @@ ServiceSpec MakeServiceSpec(const ManagerOptions& options, const Config::Service
     spec.argv.push_back("--ingest-expiry");
     spec.argv.push_back(std::to_string(c.content.ingest_expiry_hours) + "h");
   }
+  if (service.name == "runtime") {
+    spec.argv.push_back("--log-max-size");
+    spec.argv.push_back(std::to_string(c.runtime.log_max_size));
+    spec.argv.push_back("--log-max-files");
+    spec.argv.push_back(std::to_string(c.runtime.log_max_files));
+  }
   spec.privileges = PrivilegesFor(service.name, c.root, spec.socket);
   return spec;
 }

@@ -72,18 +72,21 @@ void SystemMetrics::CountEvent(const events::v1::Event& event) {
       topics_.insert(topic);
     }
   }
-  registry_.GetCounter("berth_events_total", "Events published to berthd, by topic.",
-                       {{"topic", topic}})
+  registry_
+      .GetCounter("berth_events_total", "Events published to berthd, by topic.", {{"topic", topic}})
       .Add();
 }
 
 void SystemMetrics::CollectOwn(metrics::Families& out) const {
-  metrics::Family up{"berth_service_up", "1 when the service answers its health check.",
-                     metrics::Type::kGauge, {}};
+  metrics::Family up{"berth_service_up",
+                     "1 when the service answers its health check.",
+                     metrics::Type::kGauge,
+                     {}};
   metrics::Family restarts{"berth_service_restarts_total",
                            "Times berthd restarted the service after it died (embedded mode) or "
                            "saw it come back with a new pid (systemd mode).",
-                           metrics::Type::kCounter, {}};
+                           metrics::Type::kCounter,
+                           {}};
   for (const auto& info : services_.List()) {
     metrics::Labels labels = {{"service", info.name()}};
     up.samples.push_back({labels, Scrapable(info) && info.state() != "unhealthy" ? 1.0 : 0.0});
@@ -129,8 +132,7 @@ void SystemMetrics::ScrapeService(const supervisor::v1::ServiceInfo& info,
       mv1::CollectRequest(), std::move(options),
       [this, name = info.name(), metrics_client, done](Result<mv1::CollectResponse> response) {
         if (!response.ok()) {
-          spdlog::warn("metrics of service {} unavailable: {}", name,
-                       response.status().message());
+          spdlog::warn("metrics of service {} unavailable: {}", name, response.status().message());
           registry_
               .GetCounter("berth_scrape_errors_total",
                           "Service metrics scrapes that failed, by service.", {{"service", name}})

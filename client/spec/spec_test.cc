@@ -115,6 +115,42 @@ TEST(GenerateSpec, EntrypointAndCmd) {
   EXPECT_EQ((*spec)["process"]["cwd"], "/");
 }
 
+// The image config's own User field is resolved in the image's /etc/passwd and /etc/group, like
+// --user, and --user replaces it.
+TEST(GenerateSpec, ImageUserIsLookedUp) {
+  TempDir dir = std::move(TempDir::Create("b-spec-user").value());
+  ASSERT_TRUE(MakeDirs(dir.Join("etc")).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir.Join("etc/passwd"),
+                              "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n")
+                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(dir.Join("etc/group"), "root:x:0:\napp:x:1001:\nextra:x:1002:app\n").ok());
+  LayeredRootfsFiles files({dir.path()});
+  json config = BusyboxConfig();
+  config["config"]["User"] = "app";
+  SpecOptions o;
+  o.id = "c";
+  auto spec = GenerateSpec(config, o, files);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_TRUE(ValidateSpec(*spec).ok()) << ValidateSpec(*spec).ToString();
+  EXPECT_EQ((*spec)["process"]["user"]["uid"], 1000);
+  EXPECT_EQ((*spec)["process"]["user"]["gid"], 1001);
+  // The primary group first, then the groups listing the user (as containerd's
+  // WithAdditionalGIDs).
+  EXPECT_EQ((*spec)["process"]["user"]["additionalGids"], json({1001, 1002}));
+  config["config"]["User"] = "app:root";
+  EXPECT_EQ((*GenerateSpec(config, o, files))["process"]["user"]["gid"], 0);
+  o.user = "root";
+  EXPECT_EQ((*GenerateSpec(config, o, files))["process"]["user"]["uid"], 0);
+  // An image naming a user its passwd does not have cannot be run (no silent root).
+  o.user.reset();
+  config["config"]["User"] = "nobody-here";
+  auto missing = GenerateSpec(config, o, files);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("nobody-here"), std::string::npos)
+      << missing.status().ToString();
+}
+
 TEST(GenerateSpec, HostNetworkAndPrivileged) {
   SpecOptions o;
   o.id = "c";

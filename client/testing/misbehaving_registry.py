@@ -11,7 +11,9 @@ without TLS files):
      of its own (realm B/token), serves /v2/t/<case>/blobs/<digest> anonymously (a mirror) and
      accepts PUT /upload/...;
   C  (with TLS files) the registry's routes again over https, with the same bearer auth.
-Routes /v2/t/<case>/...: data (serves BLOB, honours Range), redirect (302 to B), redirect401
+Routes /v2/t/<case>/...: data (serves BLOB, honours Range), public (BLOB and MANIFEST under an
+anonymous token: the token server grants "anon" without credentials for repository:t/public:pull
+only, as Docker Hub does for public repositories), redirect (302 to B), redirect401
 (302 to B, which answers 401 with its own bearer challenge), sameredirect (307 to data),
 downgrade (on C: 302 to plain-http B), uploadaway (a push whose upload Location is on B),
 norange (ignores Range), wrong (one byte flipped), short
@@ -53,6 +55,7 @@ LOG = []
 LOCK = threading.Lock()
 PORTS = {}
 GOOD_BASIC = "Basic " + base64.b64encode(b"u:p").decode()
+PUBLIC_SCOPE = "repository%3At%2Fpublic%3Apull"  # as it appears in the token query
 RELEASE = threading.Event()
 INFLIGHT = {"now": 0, "max": 0}
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -150,11 +153,16 @@ class Handler(BaseHTTPRequestHandler):
                   {"WWW-Authenticate": 'Bearer realm="%s",service="bad"' % realm})
 
     def token(self):
-        if self.headers.get("Authorization", "") != GOOD_BASIC:
-            return self.send(401, b"{}")
         query = self.path.split("?", 1)[1] if "?" in self.path else ""
         scopes = [p[6:] for p in query.split("&") if p.startswith("scope=")]
-        body = json.dumps({"token": "tok", "scopes": scopes, "expires_in": 300}).encode()
+        authorization = self.headers.get("Authorization", "")
+        if authorization == "" and scopes == [PUBLIC_SCOPE]:
+            value = "anon"  # an anonymous pull of the public repository
+        elif authorization == GOOD_BASIC:
+            value = "tok"
+        else:
+            return self.send(401, b"{}")
+        body = json.dumps({"token": value, "scopes": scopes, "expires_in": 300}).encode()
         self.send(200, body, {"Content-Type": "application/json"})
 
     def do_GET(self):
@@ -170,7 +178,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, json.dumps({"max_inflight": INFLIGHT["max"]}).encode())
         if self.path.startswith("/token"):
             return self.token()
-        if self.headers.get("Authorization", "") != "Bearer tok":
+        authorization = self.headers.get("Authorization", "")
+        anonymous_ok = authorization == "Bearer anon" and self.path.startswith("/v2/t/public/")
+        if authorization != "Bearer tok" and not anonymous_ok:
             return self.challenge(port)
         self.route()
 
@@ -262,7 +272,7 @@ class Handler(BaseHTTPRequestHandler):
         self.serve_blob_case(case, ref)
 
     def serve_blob_case(self, case, ref):
-        if case == "data":
+        if case in ("data", "public"):
             return self.blob(BLOB)
         if case == "norange":
             return self.blob(BLOB, honour_range=False)

@@ -81,14 +81,20 @@ void AddContentCollector(Store& store, metrics::Registry& registry) {
       return Status::Ok();
     });
     if (walked.ok()) {
-      out.push_back({"berth_content_blobs", "Committed blobs in the content store.",
-                     metrics::Type::kGauge, {{{}, blobs}}});
-      out.push_back({"berth_content_blob_bytes", "Bytes of the committed blobs.",
-                     metrics::Type::kGauge, {{{}, bytes}}});
+      out.push_back({"berth_content_blobs",
+                     "Committed blobs in the content store.",
+                     metrics::Type::kGauge,
+                     {{{}, blobs}}});
+      out.push_back({"berth_content_blob_bytes",
+                     "Bytes of the committed blobs.",
+                     metrics::Type::kGauge,
+                     {{{}, bytes}}});
     }
     if (auto ingests = store.ListStatuses(); ingests.ok()) {
-      out.push_back({"berth_content_ingests", "Writes in flight (resumable ingests).",
-                     metrics::Type::kGauge, {{{}, static_cast<double>(ingests->size())}}});
+      out.push_back({"berth_content_ingests",
+                     "Writes in flight (resumable ingests).",
+                     metrics::Type::kGauge,
+                     {{{}, static_cast<double>(ingests->size())}}});
     }
   });
 }

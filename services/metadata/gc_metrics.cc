@@ -26,7 +26,9 @@ Status MeteredGcStores::RemoveSnapshot(const SnapshotInfo& snapshot) {
 
 void AddGcCollector(const GcScheduler& gc, metrics::Registry& registry) {
   registry.AddCollector([&gc](metrics::Families& out) {
-    out.push_back({"berth_gc_runs_total", "Garbage collections run.", metrics::Type::kCounter,
+    out.push_back({"berth_gc_runs_total",
+                   "Garbage collections run.",
+                   metrics::Type::kCounter,
                    {{{}, static_cast<double>(gc.runs())}}});
   });
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "common/temp_dir.h"
@@ -245,6 +246,95 @@ TEST_F(GcTest, RootLabelsKeepObjects) {
   EXPECT_TRUE(Collect().removed_content.empty());
   EXPECT_EQ(stores_->content_count(), 2u);
   EXPECT_TRUE(stores_->HasSnapshot("native", "pinned"));
+}
+
+// gc.ref labels are edges wherever they sit: on a container, on a snapshot (to content and to
+// a snapshot of another snapshotter), in both the "." and the "/" forms. A label that only looks
+// like one (gc.ref.contentx) keeps nothing.
+TEST_F(GcTest, RefLabelsOnContainersAndSnapshotsAreFollowed) {
+  const std::string from_snapshot = FakeDigest(1), from_container = FakeDigest(2),
+                    from_slash = FakeDigest(3), lookalike = FakeDigest(4), orphan = FakeDigest(5),
+                    manifest = FakeDigest(6);
+  stores_->AddSnapshot({"",
+                        "overlayfs",
+                        "web-rw",
+                        "",
+                        {{"containerd.io/gc.ref.content.x", from_snapshot},
+                         {"containerd.io/gc.ref.snapshot.native/x", "side"}}});
+  stores_->AddSnapshot({"", "native", "side", "", {}});
+  stores_->AddSnapshot({"", "native", "orphan", "", {}});
+  stores_->AddContent({"", from_snapshot, {}});
+  stores_->AddContent({"", from_container, {}});
+  stores_->AddContent({"",
+                       manifest,
+                       {{"containerd.io/gc.ref.content/layer", from_slash},
+                        {"containerd.io/gc.ref.contentx", lookalike}}});
+  stores_->AddContent({"", from_slash, {}});
+  stores_->AddContent({"", lookalike, {}});
+  stores_->AddContent({"", orphan, {}});
+  auto web = MakeContainer("web", "overlayfs", "web-rw");
+  (*web.mutable_labels())["containerd.io/gc.ref.content/meta"] = from_container;
+  (*web.mutable_labels())["containerd.io/gc.ref.content.m"] = manifest;
+  ASSERT_TRUE(
+      Await<v1::Container>([&](auto done) { store_->CreateContainer("default", web, done); }).ok());
+
+  GcReport report = Collect();
+  EXPECT_TRUE(report.complete) << report.error;
+  std::set<std::string> removed(report.removed_content.begin(), report.removed_content.end());
+  EXPECT_EQ(removed, (std::set<std::string>{lookalike, orphan}));
+  ASSERT_EQ(report.removed_snapshots.size(), 1u);
+  EXPECT_EQ(report.removed_snapshots[0].snapshotter, "native");
+  EXPECT_EQ(report.removed_snapshots[0].key, "orphan");
+  EXPECT_TRUE(stores_->HasSnapshot("native", "side"));
+  EXPECT_TRUE(stores_->HasSnapshot("overlayfs", "web-rw"));
+  for (const auto& kept : {from_snapshot, from_container, from_slash, manifest}) {
+    EXPECT_TRUE(stores_->HasContent(kept)) << kept;
+  }
+
+  ASSERT_TRUE(
+      AwaitStatus([&](auto done) { store_->DeleteContainer("default", "web", done); }).ok());
+  Collect();
+  EXPECT_EQ(stores_->content_count(), 0u);
+  EXPECT_EQ(stores_->snapshot_count(), 0u);
+}
+
+// LabelRef, label by label: which keys are references, and to what.
+TEST(LabelRefTest, ParsesContainerdsLabelForms) {
+  struct Case {
+    const char* key;
+    const char* value;
+    std::optional<GcRef> want;
+  } cases[] = {
+      {"containerd.io/gc.ref.content", "d1", GcRef::Content("ns", "d1")},
+      {"containerd.io/gc.ref.content.config", "d2", GcRef::Content("ns", "d2")},
+      {"containerd.io/gc.ref.content.l.0", "d3", GcRef::Content("ns", "d3")},
+      {"containerd.io/gc.ref.content/layer", "d4", GcRef::Content("ns", "d4")},
+      {"containerd.io/gc.ref.content.", "d5", GcRef::Content("ns", "d5")},
+      {"containerd.io/gc.ref.contentx", "d6", std::nullopt},
+      {"containerd.io/gc.ref.content.x", "", std::nullopt},
+      {"containerd.io/gc.ref.snapshot.overlayfs", "k1", GcRef::Snapshot("ns", "overlayfs", "k1")},
+      {"containerd.io/gc.ref.snapshot.native/x", "k2", GcRef::Snapshot("ns", "native", "k2")},
+      {"containerd.io/gc.ref.snapshot.native/a/b", "k3", GcRef::Snapshot("ns", "native", "k3")},
+      // As containerd 1.6: only "/" ends the snapshotter name.
+      {"containerd.io/gc.ref.snapshot.my.snap", "k4", GcRef::Snapshot("ns", "my.snap", "k4")},
+      {"containerd.io/gc.ref.snapshot.", "k5", std::nullopt},
+      {"containerd.io/gc.ref.snapshot./x", "k6", std::nullopt},
+      {"containerd.io/gc.ref.snapshot", "k7", std::nullopt},
+      {"containerd.io/gc.ref.snapshot.native", "", std::nullopt},
+      {"containerd.io/gc.root", "x", std::nullopt},
+      {"example.com/gc.ref.content", "d7", std::nullopt},
+      {"Containerd.io/gc.ref.content", "d8", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    auto got = LabelRef("ns", c.key, c.value);
+    ASSERT_EQ(got.has_value(), c.want.has_value()) << c.key << "=" << c.value;
+    if (!got) continue;
+    EXPECT_EQ(got->kind, c.want->kind) << c.key;
+    EXPECT_EQ(got->ns, "ns") << c.key;
+    EXPECT_EQ(got->snapshotter, c.want->snapshotter) << c.key;
+    EXPECT_EQ(got->key, c.want->key) << c.key;
+    EXPECT_FALSE(got->flat) << c.key;
+  }
 }
 
 TEST_F(GcTest, DryRunDeletesNothing) {

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   using namespace berth;
   std::string content_socket, snapshot_socket, snapshotters = "overlayfs,native";
   int gc_delay_ms = 100;
+  int gc_startup_delay_ms = 1000;
   auto options = service::ParseServiceCommandLine("metadata", argc, argv, [&](CLI::App& app) {
     app.add_option("--content-socket", content_socket,
                    "content service socket for GC (default <state>/content.sock; 'none': no GC)");
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
     app.add_option("--snapshotters", snapshotters, "snapshotters GC looks at")
         ->capture_default_str();
     app.add_option("--gc-delay-ms", gc_delay_ms, "GC debounce after a delete")
+        ->capture_default_str();
+    app.add_option("--gc-startup-delay-ms", gc_startup_delay_ms,
+                   "first collection after start (negative: none until a delete or 'berthctl gc')")
         ->capture_default_str();
   });
   if (content_socket.empty()) content_socket = options.state + "/content.sock";
@@ -44,6 +48,7 @@ int main(int argc, char** argv) {
       names.emplace_back(part.begin(), part.end());
     metadata::GcScheduler::Options gc_options;
     gc_options.delay = std::chrono::milliseconds(gc_delay_ms);
+    gc_options.startup_delay = std::chrono::milliseconds(gc_startup_delay_ms);
     gc = std::make_unique<metadata::GcScheduler>(
         **store,
         std::make_unique<metadata::MeteredGcStores>(

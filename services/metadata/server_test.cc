@@ -106,6 +106,21 @@ TEST_F(ServerTest, ImagesCrudThroughIpcInTheCallersNamespace) {
   auto updated = images.Update(update, In("team-a"));
   ASSERT_TRUE(updated.ok()) << updated.status().ToString();
   EXPECT_EQ(updated->image().labels().at("k"), "v");
+  EXPECT_EQ(UnixNanosOf(updated->image().created_at()), UnixNanosOf(created->image().created_at()));
+  EXPECT_GT(UnixNanosOf(updated->image().updated_at()), UnixNanosOf(created->image().updated_at()));
+
+  // Target annotations cross the wire and update by key.
+  update.mutable_update_mask()->set_paths(0, "annotations.org.opencontainers.image.ref.name");
+  (*update.mutable_image()
+        ->mutable_target()
+        ->mutable_annotations())["org.opencontainers.image.ref.name"] = "latest";
+  updated = images.Update(update, In("team-a"));
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  auto annotated = images.Get(get, In("team-a"));
+  ASSERT_TRUE(annotated.ok());
+  EXPECT_EQ(annotated->image().target().annotations_size(), 1);
+  EXPECT_EQ(annotated->image().target().annotations().at("org.opencontainers.image.ref.name"),
+            "latest");
 
   v1::ListImagesRequest list;
   list.add_filters("labels.k==v");
@@ -322,7 +337,8 @@ TEST_F(ServerTest, ContainerRuntimeOptionsAndExtensionsAreStoredAsGiven) {
             c.runtime().options().SerializeAsString());
   EXPECT_EQ(updated->container().created_at().SerializeAsString(),
             c.created_at().SerializeAsString());
-  EXPECT_GE(updated->container().updated_at().seconds(), c.updated_at().seconds());
+  // updated_at moves (compared to the nanosecond; the update came after a full round trip).
+  EXPECT_GT(UnixNanosOf(updated->container().updated_at()), UnixNanosOf(c.updated_at()));
 }
 
 TEST_F(ServerTest, SyncDeleteRunsGarbageCollectionBeforeAnswering) {

@@ -1,6 +1,7 @@
 // MetadataStore against its LMDB backend: CRUD and validation of every object, events, GC hooks.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -108,6 +109,94 @@ TEST_F(StoreTest, ImageCreateGetListUpdateDelete) {
   EXPECT_EQ(events(),
             (std::vector<std::string>{"default /images/create", "default /images/update",
                                       "default /images/update", "default /images/delete"}));
+}
+
+// The target's annotations are stored as given and updated by key or as a whole, like labels.
+TEST_F(StoreTest, ImageAnnotationsRoundTripAndUpdateByKey) {
+  auto image = MakeImage("docker.io/library/busybox:latest", FakeDigest(1));
+  auto& annotations = *image.mutable_target()->mutable_annotations();
+  annotations["org.opencontainers.image.ref.name"] = "latest";
+  annotations["com.example.keep"] = "yes";
+  annotations["com.example.drop"] = "soon";
+  ASSERT_TRUE(CreateImage("default", image).ok());
+  auto got = store_->GetImage("default", image.name());
+  ASSERT_TRUE(got.ok());
+  using Map = std::map<std::string, std::string>;
+  auto as_map = [](const v1::Image& i) {
+    return Map(i.target().annotations().begin(), i.target().annotations().end());
+  };
+  EXPECT_EQ(as_map(*got), as_map(image));
+
+  // annotations.<key>: a key present in the request is set, one absent from it is removed; the
+  // other annotations, the labels and the rest of the target stay.
+  auto change = MakeImage(image.name(), FakeDigest(9));
+  (*change.mutable_target()->mutable_annotations())["com.example.new"] = "1";
+  (*change.mutable_labels())["ignored"] = "not in the mask";
+  auto updated = Await<v1::Image>([&](auto done) {
+    store_->UpdateImage("default", change,
+                        {"annotations.com.example.new", "annotations.com.example.drop"}, done);
+  });
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(as_map(*updated), (Map{{"org.opencontainers.image.ref.name", "latest"},
+                                   {"com.example.keep", "yes"},
+                                   {"com.example.new", "1"}}));
+  EXPECT_EQ(updated->target().digest(), FakeDigest(1));
+  EXPECT_TRUE(updated->labels().empty());
+  EXPECT_EQ(as_map(*store_->GetImage("default", image.name())), as_map(*updated));
+
+  // annotations: the whole map is replaced by the request's.
+  auto replace = MakeImage(image.name(), FakeDigest(9));
+  (*replace.mutable_target()->mutable_annotations())["only"] = "this";
+  updated = Await<v1::Image>(
+      [&](auto done) { store_->UpdateImage("default", replace, {"annotations"}, done); });
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(as_map(*updated), (Map{{"only", "this"}}));
+  EXPECT_EQ(updated->target().digest(), FakeDigest(1));
+  EXPECT_EQ(as_map(*store_->GetImage("default", image.name())), (Map{{"only", "this"}}));
+}
+
+// created_at stays, updated_at moves on every update, both at nanosecond precision: each is
+// bracketed by the clock read just before and just after the call that set it.
+TEST_F(StoreTest, UpdatedAtMovesOnEveryUpdateWithSubSecondPrecision) {
+  int64_t before_create = NowUnixNanos();
+  auto created = CreateImage("default", MakeImage("img", FakeDigest(1)));
+  ASSERT_TRUE(created.ok());
+  int64_t after_create = NowUnixNanos();
+  EXPECT_GE(UnixNanosOf(created->created_at()), before_create);
+  EXPECT_LE(UnixNanosOf(created->created_at()), after_create);
+  EXPECT_EQ(UnixNanosOf(created->updated_at()), UnixNanosOf(created->created_at()));
+
+  auto c_created = CreateContainer("default", MakeContainer("web"));
+  ASSERT_TRUE(c_created.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+
+  v1::Image change = MakeImage("img", FakeDigest(1));
+  (*change.mutable_labels())["k"] = "v";
+  int64_t before_update = NowUnixNanos();
+  auto updated = Await<v1::Image>(
+      [&](auto done) { store_->UpdateImage("default", change, {"labels.k"}, done); });
+  ASSERT_TRUE(updated.ok());
+  v1::Container c_change = MakeContainer("web");
+  (*c_change.mutable_labels())["k"] = "v";
+  auto c_updated = Await<v1::Container>(
+      [&](auto done) { store_->UpdateContainer("default", c_change, {"labels.k"}, done); });
+  ASSERT_TRUE(c_updated.ok());
+  int64_t after_update = NowUnixNanos();
+
+  for (auto [created_at, updated_at] :
+       {std::pair{created->created_at(), updated->updated_at()},
+        std::pair{c_created->created_at(), c_updated->updated_at()}}) {
+    EXPECT_GE(UnixNanosOf(updated_at), before_update);
+    EXPECT_LE(UnixNanosOf(updated_at), after_update);
+    EXPECT_GT(UnixNanosOf(updated_at), UnixNanosOf(created_at));
+  }
+  EXPECT_EQ(UnixNanosOf(updated->created_at()), UnixNanosOf(created->created_at()));
+  EXPECT_EQ(UnixNanosOf(c_updated->created_at()), UnixNanosOf(c_created->created_at()));
+  // What was stored is what the update answered.
+  EXPECT_EQ(UnixNanosOf(store_->GetImage("default", "img")->updated_at()),
+            UnixNanosOf(updated->updated_at()));
+  EXPECT_EQ(UnixNanosOf(store_->GetContainer("default", "web")->updated_at()),
+            UnixNanosOf(c_updated->updated_at()));
 }
 
 TEST_F(StoreTest, ImageValidation) {

@@ -3,6 +3,7 @@
 // callback writes, and builders for records.
 
 #include <fmt/format.h>
+#include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/wrappers.pb.h>
 
 #include <future>
@@ -25,6 +26,11 @@ Status AwaitStatus(F&& call) {
   std::promise<Status> promise;
   call([&promise](Status status) { promise.set_value(std::move(status)); });
   return promise.get_future().get();
+}
+
+// A record's timestamp as Unix nanoseconds (seconds and nanos both count).
+inline int64_t UnixNanosOf(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1'000'000'000 + ts.nanos();
 }
 
 // A well-formed sha256 digest derived from `n` (not the hash of anything).

@@ -9,6 +9,8 @@
 //     address                             written by the shim's `start`: unix:///...
 //     shim-binary-path                    the shim binary that served it (for `delete` after a
 //                                         restart)
+//     runtime-name                        the runtime name it was created with
+//                                         (io.containerd.berth.v1), shown again after a restart
 //   <root>/runtime/<ns>/<id>/             persistent (0711)
 //     exit                                "<exit status> <exited-at unix nanos> <pid>", written
 //                                         atomically when berth-runtime learns the init exit
@@ -32,6 +34,7 @@ struct BundlePaths {
   std::string LogFifo() const { return bundle + "/log"; }
   std::string Address() const { return bundle + "/address"; }
   std::string ShimBinary() const { return bundle + "/shim-binary-path"; }
+  std::string RuntimeName() const { return bundle + "/runtime-name"; }
   std::string ExitFile() const { return work + "/exit"; }
   std::string LogFile() const { return work + "/log"; }
 };

@@ -25,11 +25,20 @@ int main(int argc, char** argv) {
   using namespace berth;
   std::vector<std::string> shim_dirs;
   std::string default_runtime = "io.containerd.berth.v1";
+  uint64_t log_max_size = 0;
+  int log_max_files = 3;
   auto options = service::ParseServiceCommandLine("runtime", argc, argv, [&](CLI::App& app) {
     app.add_option("--shim-dir", shim_dirs,
                    "directory searched for containerd-shim-* binaries before $PATH (repeatable; "
                    "berth-runtime's own directory is always searched)");
     app.add_option("--default-runtime", default_runtime, "runtime of containers that name none")
+        ->capture_default_str();
+    app.add_option("--log-max-size", log_max_size,
+                   "bytes at which berth-shim rotates a detached task's log file (0: never)")
+        ->capture_default_str();
+    app.add_option("--log-max-files", log_max_files,
+                   "rotated log files kept beside the current one (log.1 ... log.N)")
+        ->check(CLI::Range(1, 31))
         ->capture_default_str();
   });
   service::ServiceHost host(options);
@@ -45,6 +54,8 @@ int main(int argc, char** argv) {
   config.shim_dirs = shim_dirs;
   config.runc_root = options.state + "/runc";
   config.default_runtime = default_runtime;
+  config.log_max_size = log_max_size;
+  config.log_max_files = log_max_files;
   runtime::TaskManager manager(
       host.loop(), config,
       [&host](const std::string& ns, const std::string& topic,

@@ -16,6 +16,7 @@ struct TaskManager::Found {
   bool has_bundle = true;
   Result<std::string> socket = Status(Code::kNotFound, "no address");
   std::string binary;
+  std::string runtime;  // empty for bundles written before the name was kept
   std::optional<ExitRecord> exit;
   UniqueFd log_fd;
 };
@@ -47,6 +48,8 @@ std::vector<Found> Scan(const RuntimeConfig& config) {
       f.socket = ReadShimSocket(f.paths);
       auto binary = ReadFile(f.paths.ShimBinary());
       if (binary.ok()) f.binary = *binary;
+      auto runtime = ReadFile(f.paths.RuntimeName());
+      if (runtime.ok()) f.runtime = *runtime;
       f.exit = ReadExit(f.paths);
       f.log_fd.reset(::open(f.paths.LogFifo().c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
       found.push_back(std::move(f));
@@ -106,7 +109,8 @@ void TaskManager::RecoverTask(Found found, std::function<void()> finish) {
   task->id = found.id;
   task->paths = found.paths;
   task->shim_binary = found.binary;
-  task->runtime = found.binary.substr(found.binary.rfind('/') + 1);
+  task->runtime =
+      !found.runtime.empty() ? found.runtime : found.binary.substr(found.binary.rfind('/') + 1);
   task->exit = found.exit;
   if (task->exit) task->pid = task->exit->pid;
   std::string key = task->ns + "/" + task->id;

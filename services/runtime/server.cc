@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include "services/runtime/log_files.h"
+
 namespace berth::runtime {
 
 namespace md = berth::metadata::v1;
@@ -149,8 +151,9 @@ void TasksServer::OpenLog(const rt::OpenLogRequest& r, ipc::Reply<rt::OpenLogRes
   manager_.Log(reply.call().Namespace(), r.container_id(),
                [reply, id = r.container_id()](Result<TaskManager::LogInfo> info) {
                  if (!info.ok()) return reply.Fail(info.status());
-                 UniqueFd fd(::open(info->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-                 if (!fd.valid()) {
+                 // Rotated files oldest first, the current one last (log_files.h).
+                 auto fds = OpenLogFiles(info->path);
+                 if (!fds.ok()) {
                    return reply.Fail(Error(Code::kNotFound,
                                            "task {} has no log file: it was not started detached "
                                            "(run -d)",
@@ -159,9 +162,7 @@ void TasksServer::OpenLog(const rt::OpenLogRequest& r, ipc::Reply<rt::OpenLogRes
                  rt::OpenLogResponse out;
                  out.set_path(info->path);
                  out.set_running(info->running);
-                 std::vector<UniqueFd> fds;
-                 fds.push_back(std::move(fd));
-                 reply.Ok(out, std::move(fds));
+                 reply.Ok(out, std::move(fds).value());
                });
 }
 

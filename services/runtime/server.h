@@ -48,6 +48,7 @@ class TasksServer : public rt::TasksService {
               ipc::Reply<rt::UpdateTaskResponse> reply) override;
   void Metrics(const rt::MetricsRequest& request, ipc::Reply<rt::MetricsResponse> reply) override;
   void Wait(const rt::WaitRequest& request, ipc::Reply<rt::WaitResponse> reply) override;
+  // Answers one read-only fd per log file: rotated ones oldest first, the current one last.
   void OpenLog(const rt::OpenLogRequest& request, ipc::Reply<rt::OpenLogResponse> reply) override;
 
  private:

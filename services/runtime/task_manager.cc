@@ -97,7 +97,12 @@ void TaskManager::Create(CreateParams params, Done<rt::CreateTaskResponse> done)
       if (!params.stdout.empty() || !params.stderr.empty()) {
         return done(Error(Code::kInvalidArgument, "log_to_file excludes stdout and stderr"));
       }
-      params.stdout = params.stderr = "file://" + task->paths.LogFile();
+      std::string log = "file://" + task->paths.LogFile();
+      if (config_.log_max_size > 0) {  // the shim rotates it (containerd's runc shim ignores it)
+        log += "?max-size=" + std::to_string(config_.log_max_size) +
+               "&max-files=" + std::to_string(config_.log_max_files);
+      }
+      params.stdout = params.stderr = log;
     }
     task->stdin = params.stdin;
     task->stdout = params.stdout;
@@ -117,6 +122,7 @@ void TaskManager::Create(CreateParams params, Done<rt::CreateTaskResponse> done)
           auto run = [&]() -> Status {
             BERTH_ASSIGN_OR_RETURN(started.binary, ResolveShimBinary(runtime, dirs));
             BERTH_ASSIGN_OR_RETURN(started.socket, StartShim(started.binary, context, paths));
+            BERTH_RETURN_IF_ERROR(WriteFileAtomic(paths.RuntimeName(), runtime));
             return WriteFileAtomic(paths.ShimBinary(), started.binary);
           }();
           if (!run.ok()) {

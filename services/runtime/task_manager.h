@@ -63,6 +63,10 @@ struct RuntimeConfig {
   // options, so that this instance's containers live in their own runtime root.
   std::string runc_root;
   std::string default_runtime = "io.containerd.berth.v1";
+  // Rotation of log_to_file logs, done by the shim (shim/stdio.h): bytes per file (0: none) and
+  // rotated files kept. Passed as "?max-size=N&max-files=K" on the file:// URI.
+  uint64_t log_max_size = 0;
+  int log_max_files = 3;
 };
 
 struct CreateParams {

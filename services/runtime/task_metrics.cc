@@ -31,9 +31,9 @@ metrics::Family& FamilyIn(metrics::Families& out, const char* name, const char* 
 
 bool TypeIs(const google::protobuf::Any& any, const std::string& full_name) {
   const std::string& url = any.type_url();
-  return url == full_name || (url.size() > full_name.size() &&
-                              url.compare(url.size() - full_name.size() - 1, std::string::npos,
-                                          "/" + full_name) == 0);
+  return url == full_name ||
+         (url.size() > full_name.size() &&
+          url.compare(url.size() - full_name.size() - 1, std::string::npos, "/" + full_name) == 0);
 }
 
 struct TaskFigures {
@@ -84,8 +84,7 @@ void AppendTaskStats(const std::string& ns, const std::string& id,
     return;
   }
   metrics::Labels labels = {{"namespace", ns}, {"id", id}};
-  FamilyIn(out, "berth_task_cpu_seconds_total", "CPU time the task's cgroup used.",
-           Type::kCounter)
+  FamilyIn(out, "berth_task_cpu_seconds_total", "CPU time the task's cgroup used.", Type::kCounter)
       .samples.push_back({labels, f.cpu_seconds});
   FamilyIn(out, "berth_task_memory_bytes", "Memory the task's cgroup uses.", Type::kGauge)
       .samples.push_back({labels, f.memory});
@@ -125,9 +124,10 @@ void AddTaskMetrics(service::ServiceHost& host, TaskManager& manager) {
         metrics::Families out;
         if (tasks.ok()) {
           std::map<std::string, double> by_status;
-          for (const auto& task : tasks->tasks()) by_status[Lower(rt::Status_Name(task.status()))]++;
-          metrics::Family f{"berth_tasks", "Tasks the runtime knows, by status.",
-                            metrics::Type::kGauge, {}};
+          for (const auto& task : tasks->tasks())
+            by_status[Lower(rt::Status_Name(task.status()))]++;
+          metrics::Family f{
+              "berth_tasks", "Tasks the runtime knows, by status.", metrics::Type::kGauge, {}};
           for (const auto& [status, n] : by_status) {
             f.samples.push_back({{{"namespace", ns}, {"status", status}}, n});
           }

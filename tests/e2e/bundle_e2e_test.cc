@@ -71,9 +71,9 @@ void CleanUp(const std::string& state, const std::string& dir) {
     }
   }
   for (const std::string& under : {state, dir}) {
-    (void)RunCapture({"sh", "-c",
-                      "grep -o ' " + under +
-                          "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l"});
+    (void)RunCapture(
+        {"sh", "-c",
+         "grep -o ' " + under + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l"});
   }
 }
 
@@ -102,8 +102,8 @@ class BundleE2eTest : public ::testing::Test {
       ASSERT_TRUE(berthd_->WaitRunning(svc, 30s).ok()) << svc;
     }
     ASSERT_TRUE(berthd_->WaitServing(30s).ok());
-    auto imported = Ctl({"image", "import", "--base-name", "berth/busybox",
-                         image_dir_->Join("busybox.tar")});
+    auto imported =
+        Ctl({"image", "import", "--base-name", "berth/busybox", image_dir_->Join("busybox.tar")});
     ASSERT_EQ(imported.code, 0) << imported.out;
   }
 
@@ -156,28 +156,42 @@ class BundleE2eTest : public ::testing::Test {
 TempDir* BundleE2eTest::image_dir_ = nullptr;
 
 // What the container reports about itself: the same from berthctl run, runc and crun.
-const std::vector<std::string> kProbe = {
-    "sh", "-c",
-    "id; hostname; pwd; echo \"$PATH\"; ls /; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'"};
+const std::vector<std::string> kProbe = {"sh", "-c",
+                                         "id; hostname; pwd; echo \"$PATH $PROBE\"; ls /; cat "
+                                         "/proc/self/status | grep -E '^(CapEff|NoNewPrivs)'"};
 
 TEST_F(BundleE2eTest, ExtractRunsWithRuncAndCrunLikeBerthctlRun) {
-  auto berth = Run(kBusybox, "probe", kProbe);
+  // --env (a repeatable flag) before IMAGE and a command with dash arguments.
+  std::vector<std::string> probe = {"--env", "PROBE=yes", kBusybox, "probe"};
+  probe.insert(probe.end(), kProbe.begin(), kProbe.end());
+  probe.insert(probe.begin(), {"run", "--rm", "--cgroup-parent", CgroupParent()});
+  auto berth = Ctl(probe);
   ASSERT_EQ(berth.code, 0) << berth.out;
   ASSERT_NE(berth.out.find("uid=0(root)"), std::string::npos) << berth.out;
+  ASSERT_NE(berth.out.find(" yes\n"), std::string::npos) << berth.out;
 
   std::string bundle = dir_->Join("bundle");
-  std::vector<std::string> extract = {"bundle",          "extract", "--cgroup-parent",
-                                      CgroupParent(),    "--id",    "probe",
-                                      kBusybox,          bundle};
+  std::vector<std::string> extract = {"bundle", "extract", "--cgroup-parent", CgroupParent(),
+                                      "--id",   "probe",   "--env",           "PROBE=yes",
+                                      kBusybox, bundle};
   extract.insert(extract.end(), kProbe.begin(), kProbe.end());
   auto extracted = Ctl(extract);
   ASSERT_EQ(extracted.code, 0) << extracted.out;
   // A plain directory tree, not a mount.
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((bundle + "/rootfs/bin/busybox").c_str(), &st), 0);
   auto mounts = ReadFile("/proc/self/mountinfo");
   ASSERT_TRUE(mounts.ok());
   EXPECT_EQ(mounts->find(bundle), std::string::npos);
+  // config.json is the spec `container create` (what run uses) records for the same flags.
+  std::vector<std::string> create = {"container", "create",    "--cgroup-parent", CgroupParent(),
+                                     "--env",     "PROBE=yes", kBusybox,          "probe"};
+  create.insert(create.end(), kProbe.begin(), kProbe.end());
+  ASSERT_EQ(Ctl(create).code, 0);
+  json record = CtlJson({"container", "info", "probe"});
+  EXPECT_EQ(Ctl({"rm", "probe"}).code, 0);
+  json config = json::parse(FileText(bundle + "/config.json"), nullptr, false);
+  EXPECT_EQ(config, record["spec"]["value"]) << config.dump() << "\n" << record.dump();
 
   auto runc = RunBoth({"runc", "--root", dir_->Join("runc-root"), "run", "-b", bundle, "probe"});
   EXPECT_EQ(runc.code, 0) << runc.out;
@@ -213,7 +227,7 @@ TEST_F(BundleE2eTest, PackedEditedBundleRunsWithTheEdit) {
   ASSERT_EQ(::unlink((bundle + "/rootfs/bin/vi").c_str()), 0);
   auto spec = json::parse(FileText(bundle + "/config.json"), nullptr, false);
   ASSERT_TRUE(spec.is_object());
-  spec["process"]["args"] = {"sh", "-c", "cat /etc/edited; echo \"$PACKED\"; pwd; ls /bin/vi"};
+  spec["process"]["args"] = {"sh", "-c", "cat /etc/edited; echo \"$PACKED\"; pwd; ls /bin/vi 2>&1"};
   spec["process"]["env"].push_back("PACKED=yes");
   spec["process"]["cwd"] = "/tmp";
   ASSERT_TRUE(WriteFileAtomic(bundle + "/config.json", spec.dump()).ok());
@@ -263,19 +277,45 @@ TEST_F(BundleE2eTest, CommitRunningContainerPushPullAndOtherTools) {
     }
     std::this_thread::sleep_for(100ms);
   }
-  json committed = CtlJson({"commit", "--message", "test commit", "--change", "ENV COMMITTED=yes",
-                            "writer", ref});
+  json committed = CtlJson({"commit", "--message", "test commit", "--change", "ENV=COMMITTED=yes",
+                            "--change", "CMD [\"cat\", \"/data/new.txt\"]", "writer", ref});
   ASSERT_TRUE(committed.is_object());
   json tasks = CtlJson({"task", "ls"});
   ASSERT_EQ(tasks.size(), 1u);
-  EXPECT_EQ(tasks[0].value("status", ""), "RUNNING") << tasks.dump();  // resumed after reading
+  EXPECT_EQ(tasks[0].value("status", ""), "RUNNING") << tasks.dump();
+  // The task was paused while its snapshot was read, and resumed.
+  auto events = RunBoth({"timeout", "3", BuildPath("cli/berthctl"), "--state", berthd_->state(),
+                         "events", "--since", "0"});
+  size_t paused = events.out.find("/tasks/paused");
+  EXPECT_NE(paused, std::string::npos) << events.out;
+  EXPECT_NE(events.out.find("/tasks/resumed", paused), std::string::npos) << events.out;
 
   auto ran = Run(ref, "reader", {"sh", "-c", kCheck});
   EXPECT_EQ(ran.out,
             "hello\n600\nls: /etc/group: No such file or directory\n"
             "ls: /bin/vi: No such file or directory\nyes\n");
+  EXPECT_EQ(Run(ref, "default-cmd", {}).out, "hello\n");  // --change CMD
   auto killed = Ctl({"rm", "--force", "writer"});
   EXPECT_EQ(killed.code, 0) << killed.out;
+
+  // A stopped container, zstd.
+  auto stopped = Ctl({"run", "--cgroup-parent", CgroupParent(), kBusybox, "stopped", "sh", "-c",
+                      "echo gone > /stopped"});
+  ASSERT_EQ(stopped.code, 0) << stopped.out;
+  json zstd = CtlJson({"commit", "--compression", "zstd", "stopped", "example.com/stopped:v1"});
+  EXPECT_EQ(zstd["media_type"], "application/vnd.oci.image.layer.v1.tar+zstd");
+  EXPECT_EQ(Run("example.com/stopped:v1", "stopped2", {"cat", "/stopped"}).out, "gone\n");
+  EXPECT_EQ(Ctl({"rm", "stopped"}).code, 0);
+  auto bad_change = Ctl({"commit", "--change", "RUN echo", "stopped", "example.com/x:v1"});
+  EXPECT_NE(bad_change.code, 0);
+  EXPECT_NE(bad_change.out.find("unsupported instruction"), std::string::npos) << bad_change.out;
+  auto bad_compression = Ctl({"commit", "--compression", "lz4", "stopped", "example.com/x:v1"});
+  EXPECT_NE(bad_compression.code, 0);
+  EXPECT_NE(bad_compression.out.find("gzip, zstd or none"), std::string::npos)
+      << bad_compression.out;
+  auto no_container = Ctl({"commit", "nosuch", "example.com/x:v1"});
+  EXPECT_NE(no_container.code, 0);
+  EXPECT_NE(no_container.out.find("nosuch"), std::string::npos) << no_container.out;
 
   json pushed = CtlJson({"image", "push", "--plain-http", ref});
   ASSERT_TRUE(pushed.is_object());
@@ -292,18 +332,23 @@ TEST_F(BundleE2eTest, CommitRunningContainerPushPullAndOtherTools) {
   json info = json::parse(*inspect, nullptr, false);
   ASSERT_EQ(info["Layers"].size(), 2u) << *inspect;
   EXPECT_EQ(info["Layers"][1], committed["layer"]);
-  auto config = RunCapture(
-      {"skopeo", "inspect", "--config", "--tls-verify=false", "docker://" + ref});
+  auto config =
+      RunCapture({"skopeo", "inspect", "--config", "--tls-verify=false", "docker://" + ref});
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   json cfg = json::parse(*config, nullptr, false);
   EXPECT_EQ(cfg["rootfs"]["diff_ids"][1], committed["diff_id"]);
   EXPECT_EQ(cfg["history"].back()["comment"], "test commit");
   EXPECT_EQ(cfg["history"].back()["created_by"], "berthctl commit writer");
+  size_t layer_entries = 0;
+  for (const auto& entry : cfg["history"])
+    layer_entries += entry.value("empty_layer", false) ? 0 : 1;
+  EXPECT_EQ(layer_entries, cfg["rootfs"]["diff_ids"].size()) << cfg.dump();
+  EXPECT_EQ(cfg["config"]["Cmd"], json({"cat", "/data/new.txt"}));
 
   auto rootfs = UmociRootfs(ref, dir_->Join("umoci"));
   ASSERT_TRUE(rootfs.ok()) << rootfs.status().ToString();
   EXPECT_EQ(FileText(*rootfs + "/data/new.txt"), "hello\n");
-  struct stat st{};
+  struct stat st {};
   EXPECT_NE(::lstat((*rootfs + "/etc/group").c_str(), &st), 0);
   EXPECT_NE(::lstat((*rootfs + "/bin/vi").c_str(), &st), 0);
   ASSERT_EQ(::lstat((*rootfs + "/etc/passwd").c_str(), &st), 0);

@@ -5,7 +5,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "client/media_types.h"
 #include "client/platform.h"
@@ -55,8 +59,14 @@ class ImagePullTest : public ::testing::Test {
     auto mounted = system_->Ctl({"image", "mount", ref, mnt});
     ASSERT_TRUE(mounted.ok()) << mounted.status().ToString();
     auto ours = ScanTree(mnt);
+    ExpectReadOnly(mnt);
+    // The mount is a view snapshot "berth-mount <dir>" held by its own lease.
+    EXPECT_EQ(MountViews(), 1u);
+    EXPECT_EQ(MountLeases(), 1u);
     auto unmounted = system_->Ctl({"image", "unmount", mnt});
     ASSERT_TRUE(unmounted.ok()) << unmounted.status().ToString();
+    EXPECT_EQ(MountViews(), 0u) << "unmount left its view snapshot";
+    EXPECT_EQ(MountLeases(), 0u) << "unmount left its lease";
     ASSERT_TRUE(ours.ok()) << ours.status().ToString();
     auto theirs_dir = UmociRootfs(ref, dir_->Join("umoci-" + std::to_string(rand())));
     ASSERT_TRUE(theirs_dir.ok()) << theirs_dir.status().ToString();
@@ -66,6 +76,54 @@ class ImagePullTest : public ::testing::Test {
     EXPECT_EQ(DiffTrees(*ours, *theirs), "") << ref;
     struct stat st {};
     EXPECT_NE(::stat((mnt + "/bin/busybox").c_str(), &st), 0) << "still mounted";
+  }
+
+  // Writing into a mounted image (a new file, or over an existing one) fails with EROFS.
+  static void ExpectReadOnly(const std::string& mnt) {
+    for (const std::string& path : {mnt + "/berth-write-probe", mnt + "/bin/busybox"}) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      EXPECT_LT(fd, 0) << path << " is writable";
+      EXPECT_EQ(err, EROFS) << path << ": " << std::strerror(err);
+    }
+  }
+  // How many `berthctl image mount` view snapshots and leases exist.
+  size_t MountViews() {
+    auto snapshots = system_->CtlJson({"snapshot", "ls"});
+    EXPECT_TRUE(snapshots.ok()) << snapshots.status().ToString();
+    size_t n = 0;
+    for (const auto& s : snapshots.ok() ? *snapshots : nlohmann::json::array()) {
+      if (!s["name"].get<std::string>().starts_with("berth-mount /")) continue;
+      EXPECT_EQ(s["kind"], "view") << s.dump();
+      ++n;
+    }
+    return n;
+  }
+  size_t MountLeases() {
+    auto leases = system_->Ctl({"lease", "ls", "-q"});
+    EXPECT_TRUE(leases.ok()) << leases.status().ToString();
+    size_t n = 0;
+    for (size_t at = 0; leases.ok() && (at = leases->find("berth-mount-", at)) != std::string::npos;
+         ++at) {
+      ++n;
+    }
+    return n;
+  }
+
+  // `berthctl --format json image check ARGS...`: its exit code and the rows it printed.
+  std::pair<int, nlohmann::json> CheckRows(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--format", "json", "image", "check"});
+    SpawnOptions options;
+    options.argv = {"sh", "-c", "\"$@\"; echo \"rc=$?\"", "sh"};
+    for (std::string& arg : system_->CtlArgs(args)) options.argv.push_back(std::move(arg));
+    auto out = RunCapture(options, {}, 60s);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    if (!out.ok()) return {-1, nullptr};
+    size_t rc = out->rfind("rc=");
+    auto rows = nlohmann::json::parse(out->substr(0, rc), nullptr, false);
+    EXPECT_TRUE(rows.is_array()) << *out;
+    return {std::atoi(out->c_str() + rc + 3), rows};
   }
 
   static std::unique_ptr<TestRegistry> registry_;
@@ -140,6 +198,12 @@ TEST_F(ImagePullTest, MultiPlatformIndexSelection) {
   EXPECT_EQ((*other_pull)["manifest"], other_desc->digest.ToString());
   EXPECT_EQ((*other_pull)["digest"], resolved->descriptor.digest.ToString());
   EXPECT_EQ((*other_pull)["layers_unpacked"], 0);
+  // The host's manifest is not in the store: check says so, by digest.
+  auto [host_code, host_rows] = CheckRows({ref.String()});
+  EXPECT_EQ(host_code, 2);
+  ASSERT_EQ(host_rows.size(), 1u);
+  EXPECT_FALSE(host_rows[0]["complete"].get<bool>());
+  EXPECT_EQ(host_rows[0]["missing"], nlohmann::json::array({host_desc->digest.ToString()}));
   // Default: the host's manifest, unpacked; the shared layer is not fetched again.
   auto host_pull = system_->CtlJson({"image", "pull", "--plain-http", ref.String()});
   ASSERT_TRUE(host_pull.ok()) << host_pull.status().ToString();
@@ -212,6 +276,52 @@ TEST_F(ImagePullTest, LocalImageCommands) {
   ASSERT_FALSE(gone.ok());
   EXPECT_NE(gone.status().message().find("not found"), std::string::npos)
       << gone.status().message();
+}
+
+// check of an image whose config, then a layer, was deleted: incomplete, the missing digest
+// named, exit code 2. An image that cannot be checked is a row of its own, not the end of the
+// listing.
+TEST_F(ImagePullTest, CheckReportsMissingContentPerImage) {
+  std::string busybox = Ref("berth/busybox:latest"), layered = Ref("berth/layered:latest");
+  std::string multi = Ref("berth/multi:latest");
+  for (const std::string& ref : {busybox, layered, multi}) {
+    auto pulled = system_->Ctl({"image", "pull", "--plain-http", "--quiet", ref});
+    ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  }
+  auto [all_code, all_rows] = CheckRows({});
+  EXPECT_EQ(all_code, 0) << all_rows.dump();
+  auto busybox_image = system_->CtlJson({"image", "inspect", busybox});
+  auto layered_image = system_->CtlJson({"image", "inspect", layered});
+  ASSERT_TRUE(busybox_image.ok() && layered_image.ok());
+  std::string config = (*busybox_image)["manifest"]["config"]["digest"];
+  std::string layer = (*layered_image)["manifest"]["layers"][2]["digest"];
+  ASSERT_TRUE(system_->Ctl({"content", "rm", config}).ok());
+  ASSERT_TRUE(system_->Ctl({"content", "rm", layer}).ok());
+
+  auto [code, rows] = CheckRows({busybox});
+  EXPECT_EQ(code, 2);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_FALSE(rows[0]["complete"].get<bool>());
+  EXPECT_EQ(rows[0]["missing"], nlohmann::json::array({config})) << rows.dump();
+  EXPECT_FALSE(rows[0]["unpacked"].get<bool>());  // unknown without the config
+  std::tie(code, rows) = CheckRows({layered});
+  EXPECT_EQ(code, 2);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_FALSE(rows[0]["complete"].get<bool>());
+  EXPECT_EQ(rows[0]["missing"], nlohmann::json::array({layer})) << rows.dump();
+  EXPECT_TRUE(rows[0]["unpacked"].get<bool>());  // its snapshots are still there
+
+  // No platform s390x in multi's index: that row is an error, the others are still checked.
+  std::tie(code, rows) = CheckRows({"--platform", "linux/s390x"});
+  EXPECT_EQ(code, 1);
+  ASSERT_EQ(rows.size(), 3u) << rows.dump();
+  std::map<std::string, nlohmann::json> by_name;
+  for (auto& row : rows) by_name[row["name"]] = row;
+  EXPECT_NE(by_name[multi]["error"].get<std::string>().find("no manifest for platform linux/s390x"),
+            std::string::npos)
+      << rows.dump();
+  EXPECT_EQ(by_name[busybox]["missing"], nlohmann::json::array({config}));
+  EXPECT_EQ(by_name[layered]["missing"], nlohmann::json::array({layer}));
 }
 
 TEST_F(ImagePullTest, CorruptLayerIsRefusedAndNothingCommitted) {

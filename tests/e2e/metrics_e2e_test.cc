@@ -99,7 +99,8 @@ class MetricsE2eTest : public ::testing::Test {
     port_ = FreeTcpPort();
     integration::BerthdOptions options;
     for (const char* svc : {"content", "snapshot", "metadata", "runtime"}) {
-      options.services.push_back({svc, BuildPath(std::string("services/") + svc + "/berth-" + svc)});
+      options.services.push_back(
+          {svc, BuildPath(std::string("services/") + svc + "/berth-" + svc)});
     }
     options.extra_toml = "[metrics]\naddress = \"127.0.0.1:" + std::to_string(port_) + "\"\n";
     berthd_ = std::make_unique<BerthdHarness>(options);
@@ -117,8 +118,9 @@ class MetricsE2eTest : public ::testing::Test {
     for (pid_t pid : integration::ProcessesWith(state)) ::kill(pid, SIGKILL);
     berthd_.reset();
     (void)RunCapture({"sh", "-c",
-                      "grep -o ' " + state + "[^ ]*' /proc/self/mountinfo | sort -r | "
-                                             "xargs -r -n1 umount -l"});
+                      "grep -o ' " + state +
+                          "[^ ]*' /proc/self/mountinfo | sort -r | "
+                          "xargs -r -n1 umount -l"});
     (void)RunCapture({"sh", "-c",
                       "for d in /sys/fs/cgroup" + cgroup_parent + " /sys/fs/cgroup/*" +
                           cgroup_parent + "; do [ -d \"$d\" ] && find \"$d\" -depth -type d " +
@@ -147,15 +149,15 @@ TEST_F(MetricsE2eTest, PromtoolAcceptsTheOutputAndNumbersFollowPullAndRun) {
   std::string before = Scrape();
   // Every service is scraped and labelled, berthd included.
   for (const char* svc : {"berthd", "content", "snapshot", "metadata", "runtime"}) {
-    EXPECT_GT(Value(before, "process_start_time_seconds{berth_service=\"" + std::string(svc) +
-                                "\"}"),
-              0)
+    EXPECT_GT(
+        Value(before, "process_start_time_seconds{berth_service=\"" + std::string(svc) + "\"}"), 0)
         << svc << "\n"
         << before;
   }
   EXPECT_EQ(Value(before, "berth_service_up{berth_service=\"berthd\",service=\"runtime\"}"), 1);
-  EXPECT_EQ(Value(before, "berth_service_restarts_total{berth_service=\"berthd\",service=\"content\"}"),
-            0);
+  EXPECT_EQ(
+      Value(before, "berth_service_restarts_total{berth_service=\"berthd\",service=\"content\"}"),
+      0);
   const std::string fetched = "berth_content_ingested_bytes_total{berth_service=\"content\"}";
   EXPECT_EQ(Value(before, fetched), 0) << before;
 
@@ -167,8 +169,9 @@ TEST_F(MetricsE2eTest, PromtoolAcceptsTheOutputAndNumbersFollowPullAndRun) {
   EXPECT_GT(Value(after_pull, fetched), 500000) << after_pull;
   EXPECT_GT(Value(after_pull, "berth_content_blob_bytes{berth_service=\"content\"}"), 500000);
   EXPECT_GE(Value(after_pull, "berth_content_blobs{berth_service=\"content\"}"), 3);
-  EXPECT_EQ(Value(after_pull, "berth_events_total{berth_service=\"berthd\",topic=\"/images/create\"}"),
-            1);
+  EXPECT_EQ(
+      Value(after_pull, "berth_events_total{berth_service=\"berthd\",topic=\"/images/create\"}"),
+      1);
   EXPECT_GE(Sum(after_pull, "berth_snapshot_snapshots", {"snapshotter=\"overlayfs\""}), 1);
   EXPECT_GT(Sum(after_pull, "berth_snapshot_bytes", {"snapshotter=\"overlayfs\""}), 500000);
   EXPECT_GT(Sum(after_pull, "berth_ipc_requests_total",
@@ -177,12 +180,13 @@ TEST_F(MetricsE2eTest, PromtoolAcceptsTheOutputAndNumbersFollowPullAndRun) {
                 {"berth_service=\"content\"", "method=\"Write\"", "code=\"OK\""}));
   EXPECT_EQ(Sum(after_pull, "berth_tasks", {}), 0);
 
-  auto ran = berthd_->Berthctl({"run", "-d", "--cgroup-parent", CgroupParent(), ref,
-                                "metrics-task", "sleep", "60"});
+  auto ran = berthd_->Berthctl(
+      {"run", "-d", "--cgroup-parent", CgroupParent(), ref, "metrics-task", "sleep", "60"});
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   std::string after_run = Scrape();
-  EXPECT_EQ(Value(after_run, "berth_tasks{berth_service=\"runtime\",namespace=\"default\","
-                             "status=\"running\"}"),
+  EXPECT_EQ(Value(after_run,
+                  "berth_tasks{berth_service=\"runtime\",namespace=\"default\","
+                  "status=\"running\"}"),
             1)
       << after_run;
   std::string task = "{berth_service=\"runtime\",namespace=\"default\",id=\"metrics-task\"}";

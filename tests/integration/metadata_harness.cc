@@ -28,6 +28,19 @@ Result<std::string> RunBerthctl(const std::string& state, std::vector<std::strin
   return RunCapture(args);
 }
 
+Result<BerthctlOutput> RunBerthctlBoth(const std::string& state, std::vector<std::string> args) {
+  BERTH_ASSIGN_OR_RETURN(std::string binary, BuiltBinary("cli/berthctl"));
+  std::string err_path = state + "/berthctl.err";
+  // sh sends berthctl's stderr to the file; a failure still reports it (cat'd back to stderr).
+  args.insert(args.begin(), {"/bin/sh", "-c",
+                             "err=$1; shift; \"$@\" 2>\"$err\"; rc=$?; "
+                             "[ $rc -eq 0 ] || cat \"$err\" >&2; exit $rc",
+                             "sh", err_path, binary, "--state", state});
+  BERTH_ASSIGN_OR_RETURN(std::string out, RunCapture(args));
+  BERTH_ASSIGN_OR_RETURN(std::string err, ReadFile(err_path));
+  return BerthctlOutput{std::move(out), std::move(err)};
+}
+
 ServiceProcess::ServiceProcess(std::string binary, std::string name, std::string root,
                                std::string state, std::vector<std::string> args)
     : binary_(std::move(binary)),

@@ -46,6 +46,16 @@ class ServiceProcess {
 // message carries berthctl's stderr) when it exits non-zero.
 Result<std::string> RunBerthctl(const std::string& state, std::vector<std::string> args);
 
+// Berthctl's output on success, both streams kept apart.
+struct BerthctlOutput {
+  std::string out;
+  std::string err;
+};
+
+// As RunBerthctl, and its stderr too when it succeeds (through the file <state>/berthctl.err,
+// overwritten on each call).
+Result<BerthctlOutput> RunBerthctlBoth(const std::string& state, std::vector<std::string> args);
+
 // A temp dir with root/ and state/ (the state path is short enough for sockets).
 struct ServiceDirs {
   static Result<ServiceDirs> Create();

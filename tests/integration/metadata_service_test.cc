@@ -283,6 +283,26 @@ TEST_F(MetadataServiceTest, BerthctlMetadataCommands) {
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(*out, "busybox:mine\ndocker.io/library/busybox:latest\n");
 
+  // Tagging onto a name that exists: refused without --force (and the name keeps its target),
+  // retargeted with it (and it keeps its labels).
+  *image.mutable_image() = MakeImage("example.com/other:1", FakeDigest(6));
+  ASSERT_TRUE(v1::ImagesClient(*client_).Create(image, In("dev")).ok());
+  auto taken = Berthctl({"-n", "dev", "image", "tag", "example.com/other:1", "busybox:mine"});
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.status().message().find("use --force"), std::string::npos)
+      << taken.status().message();
+  v1::GetImageRequest get_mine;
+  get_mine.set_name("busybox:mine");
+  EXPECT_EQ(v1::ImagesClient(*client_).Get(get_mine, In("dev"))->image().target().digest(),
+            FakeDigest(5));
+  out = Berthctl({"-n", "dev", "image", "tag", "--force", "example.com/other:1", "busybox:mine"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "busybox:mine\n");
+  auto mine = v1::ImagesClient(*client_).Get(get_mine, In("dev"));
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(mine->image().target().digest(), FakeDigest(6));
+  EXPECT_EQ(mine->image().labels().at("tier"), "gold");
+
   v1::CreateContainerRequest container;
   *container.mutable_container() = MakeContainer("web");
   ASSERT_TRUE(v1::ContainersClient(*client_).Create(container, In("dev")).ok());
@@ -293,6 +313,20 @@ TEST_F(MetadataServiceTest, BerthctlMetadataCommands) {
   out = Berthctl({"-n", "dev", "--format", "json", "container", "ls"});
   ASSERT_TRUE(out.ok());
   EXPECT_NE(out->find("\"app\": \"web\""), std::string::npos) << *out;
+  // The plain table: one row per container, columns padded to the widest cell.
+  *container.mutable_container() = MakeContainer("db", "overlayfs", "db-rw");
+  container.mutable_container()->set_image("");
+  ASSERT_TRUE(v1::ContainersClient(*client_).Create(container, In("dev")).ok());
+  out = Berthctl({"-n", "dev", "container", "ls"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(
+      *out,
+      "CONTAINER    IMAGE                               RUNTIME                  SNAPSHOT\n"
+      "db           -                                   io.containerd.runc.v2    overlayfs/db-rw\n"
+      "web          docker.io/library/busybox:latest    io.containerd.runc.v2    -\n");
+  out = Berthctl({"-n", "dev", "container", "ls", "-q", "labels.app==web"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "web\n");
 
   out = Berthctl({"-n", "dev", "lease", "create", "--id", "l1", "--expires", "1h"});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
@@ -306,10 +340,10 @@ TEST_F(MetadataServiceTest, BerthctlMetadataCommands) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("must be empty"), std::string::npos)
       << refused.status().message();
-  ASSERT_TRUE(Berthctl({"-n", "dev", "container", "rm", "web"}).ok());
-  ASSERT_TRUE(
-      Berthctl({"-n", "dev", "image", "rm", "busybox:mine", "docker.io/library/busybox:latest"})
-          .ok());
+  ASSERT_TRUE(Berthctl({"-n", "dev", "container", "rm", "web", "db"}).ok());
+  ASSERT_TRUE(Berthctl({"-n", "dev", "image", "rm", "busybox:mine",
+                        "docker.io/library/busybox:latest", "example.com/other:1"})
+                  .ok());
   ASSERT_TRUE(Berthctl({"-n", "dev", "lease", "rm", "l1"}).ok());
   ASSERT_TRUE(Berthctl({"namespaces", "rm", "dev"}).ok());
   // GC is disabled in this process (--content-socket none): the command says so.

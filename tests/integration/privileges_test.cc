@@ -111,7 +111,8 @@ TEST_F(PrivilegesTest, SnapshotKeepsOnlyWhatUnpackingNeeds) {
 TEST_F(PrivilegesTest, RealServicesWorkUnderTheirLimits) {
   BerthdOptions options;
   for (const char* name : {"content", "snapshot", "metadata"}) {
-    options.services.emplace_back(name, BuildPath(std::string("services/") + name + "/berth-" + name));
+    options.services.emplace_back(name,
+                                  BuildPath(std::string("services/") + name + "/berth-" + name));
   }
   BerthdHarness berthd(options);
   ASSERT_TRUE(berthd.Start().ok());
@@ -129,7 +130,8 @@ TEST_F(PrivilegesTest, RealServicesWorkUnderTheirLimits) {
   }
   // berth-content writes blobs; berth-metadata writes its database.
   auto ingested = RunCapture(
-      {BuildPath("cli/berthctl"), "--state", berthd.state(), "content", "ingest", "hello"}, "hello");
+      {BuildPath("cli/berthctl"), "--state", berthd.state(), "content", "ingest", "hello"},
+      "hello");
   ASSERT_TRUE(ingested.ok()) << ingested.status().ToString();
   auto listed = berthd.Berthctl({"content", "ls"});
   ASSERT_TRUE(listed.ok()) << listed.status().ToString();

@@ -114,8 +114,8 @@ std::string NameFromSocket(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::string name = NameFromSocket(argc, argv);
   // berthd passes each service its own flags too (e.g. --ingest-expiry): accept them.
-  auto options = berth::service::ParseServiceCommandLine(
-      name, argc, argv, [](CLI::App& app) { app.allow_extras(); });
+  auto options = berth::service::ParseServiceCommandLine(name, argc, argv,
+                                                         [](CLI::App& app) { app.allow_extras(); });
   nlohmann::json report = Probe(name, options.root);
   std::ofstream(options.root + "/" + name + "/probe.json") << report.dump(2) << "\n";
   berth::service::ServiceHost host(options);

@@ -281,6 +281,14 @@ TEST_F(SnapshotServiceTest, OverlayfsThatCannotWorkIsReportedAndNativeKeepsWorki
   EXPECT_NE(plugins["overlayfs"].error().find("overlayfs does not work"), std::string::npos)
       << plugins["overlayfs"].error();
   EXPECT_EQ(plugins["native"].status(), "ok");
+  // berthctl's table carries the reason in STATUS, as `ctr plugins ls` does.
+  auto table = harness_.Berthctl({"plugins", "ls", "type==berth.snapshotter.v1"});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  std::string row = table->substr(table->find("overlayfs"));
+  row = row.substr(0, row.find('\n'));
+  EXPECT_NE(row.find("    error: " + plugins["overlayfs"].error()), std::string::npos) << *table;
+  EXPECT_NE(table->find("native"), std::string::npos) << *table;
+  EXPECT_EQ(table->find("ok: "), std::string::npos) << "an ok plugin has no reason: " << *table;
   auto failed = Snapshots("overlayfs").Prepare("x", "", {});
   EXPECT_EQ(failed.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(failed.status().message().find("overlayfs does not work"), std::string::npos)

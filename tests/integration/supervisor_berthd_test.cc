@@ -1,15 +1,24 @@
 // berthd with real service processes (berth-testsvc): restart of a killed service, clean stop,
 // adoption after a berthd crash, missing binaries, plugins, version, and berthctl against it.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "berth/health/v1/health.berth.h"
 #include "common/fs.h"
+#include "common/temp_dir.h"
+#include "common/time.h"
+#include "common/unique_fd.h"
 #include "tests/integration/supervisor_test_util.h"
 
 namespace berth::integration {
@@ -56,6 +65,7 @@ TEST(SupervisorTest, KilledServiceIsBackWithinTwoSecondsAndTheRestartIsCounted) 
   ASSERT_TRUE(health.Check(hv::CheckRequest()).ok());
 
   auto killed_at = Clock::now();
+  int64_t killed_at_wall = NowUnixNanos();
   ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
   // Poll the service's own socket until a new process answers its health check.
   uint32_t new_pid = 0;
@@ -80,6 +90,12 @@ TEST(SupervisorTest, KilledServiceIsBackWithinTwoSecondsAndTheRestartIsCounted) 
   EXPECT_EQ(after->pid(), new_pid);
   EXPECT_NE(after->last_error().find("killed by signal 9"), std::string::npos)
       << after->last_error();
+  // The socket it serves, and a start time of the new process (not of the first one).
+  EXPECT_EQ(after->socket(), berthd.ServiceSocket("testsvc"));
+  ASSERT_TRUE(after->has_started_at());
+  int64_t started_at = after->started_at().seconds() * 1'000'000'000 + after->started_at().nanos();
+  EXPECT_GE(started_at, killed_at_wall);
+  EXPECT_LE(started_at, NowUnixNanos());
 
   // The same through the real berthctl binary.
   auto table = berthd.Berthctl({"services", "ls"});
@@ -91,6 +107,9 @@ TEST(SupervisorTest, KilledServiceIsBackWithinTwoSecondsAndTheRestartIsCounted) 
   EXPECT_NE(row.find(std::to_string(new_pid)), std::string::npos) << row;
   EXPECT_NE(row.find("running"), std::string::npos) << row;
   EXPECT_NE(row.find("    1    "), std::string::npos) << "restart count in: " << row;
+  EXPECT_NE(row.find(" " + berthd.ServiceSocket("testsvc") + " "), std::string::npos) << row;
+  // UPTIME: a few seconds at most ("0s".."9s"), counted from the restart.
+  EXPECT_TRUE(std::regex_search(row, std::regex(" [0-9]s +/"))) << "uptime in: " << row;
   auto json = berthd.Berthctl({"--format", "json", "services", "ls"});
   ASSERT_TRUE(json.ok()) << json.status().ToString();
   auto parsed = nlohmann::json::parse(*json);
@@ -98,6 +117,12 @@ TEST(SupervisorTest, KilledServiceIsBackWithinTwoSecondsAndTheRestartIsCounted) 
   EXPECT_EQ(parsed[0]["name"], "testsvc");
   EXPECT_EQ(parsed[0]["restarts"], 1);
   EXPECT_EQ(parsed[0]["state"], "running");
+  EXPECT_EQ(parsed[0]["socket"], berthd.ServiceSocket("testsvc"));
+  EXPECT_EQ(parsed[0]["started_at"], FormatRfc3339Nano(started_at));
+  ASSERT_TRUE(parsed[0]["uptime_seconds"].is_number_integer()) << parsed[0].dump();
+  int64_t uptime = parsed[0]["uptime_seconds"];
+  EXPECT_GE(uptime, 0);
+  EXPECT_LE(uptime, (NowUnixNanos() - started_at) / 1'000'000'000);
 }
 
 TEST(SupervisorTest, SigtermStopsEverythingAndLeavesNoProcessOrSocket) {
@@ -152,18 +177,37 @@ TEST(SupervisorTest, ServicesStopInReverseOrder) {
 TEST(SupervisorTest, ACrashLoopingServiceIsRetriedWithBackoffAndBerthdStaysUp) {
   BerthdOptions options;
   options.services = {{"crashy", "/bin/false"}};  // exits at once, every time
-  options.backoff_initial_ms = 20;
-  options.backoff_max_ms = 100;
+  options.backoff_initial_ms = 100;
+  options.backoff_max_ms = 300;
   BerthdHarness berthd(options);
   ASSERT_TRUE(berthd.Start().ok());
+  // When each restart happens: the waits before restarts 2, 3 and 4 are 200 ms, then 400 and
+  // 800 ms capped at 300. A restart can be seen late (polling) but never early, so each gap is
+  // at least its delay, less a little for seeing the previous restart late.
   sv::ServiceInfo info;
-  for (int i = 0; i < 300 && info.restarts() < 3; ++i) {
+  std::vector<Clock::time_point> restarted_at;
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (restarted_at.size() < 4 && Clock::now() < deadline) {
     auto found = berthd.FindService("crashy");
     ASSERT_TRUE(found.ok()) << found.status().ToString();
+    if (found->restarts() > info.restarts()) {
+      ASSERT_EQ(found->restarts(), info.restarts() + 1) << "a restart was missed by polling";
+      restarted_at.push_back(Clock::now());
+    }
     info = *found;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  EXPECT_GE(info.restarts(), 3u) << info.DebugString();
+  ASSERT_EQ(restarted_at.size(), 4u) << info.DebugString();
+  auto gap_ms = [&](size_t i) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(restarted_at[i] -
+                                                                 restarted_at[i - 1])
+        .count();
+  };
+  constexpr int64_t kSlack = 40;
+  EXPECT_GE(gap_ms(1), 200 - kSlack);
+  EXPECT_GE(gap_ms(2), 300 - kSlack);
+  EXPECT_GE(gap_ms(3), 300 - kSlack);
+  EXPECT_LT(gap_ms(3), 800 - kSlack) << "the 300 ms cap was not applied";
   EXPECT_NE(info.last_error().find("exit code 1"), std::string::npos) << info.DebugString();
   auto health = berthd.supervisor().Health(google::protobuf::Empty());
   ASSERT_TRUE(health.ok());
@@ -296,6 +340,9 @@ TEST(SupervisorTest, BerthctlSaysInOneLineWhenBerthdIsNotRunning) {
   EXPECT_NE(message.find("cannot reach berthd at " + berthd.socket() + ": is berthd running?"),
             std::string::npos)
       << message;
+  // What to do about it, not a hint about a service berthd would start.
+  EXPECT_NE(message.find("systemctl start berth.target"), std::string::npos) << message;
+  EXPECT_EQ(message.find("berthd starts it"), std::string::npos) << message;
 }
 
 TEST(SupervisorTest, ConfigDefaultPrintsACommentedConfig) {
@@ -337,6 +384,92 @@ TEST(SupervisorTest, SystemdModeSpawnsNothingAndListsServicesAsExternal) {
   EXPECT_EQ(seen.state(), "external");
   ASSERT_TRUE(external->Kill(SIGTERM).ok());
   ASSERT_TRUE(external->Wait().ok());
+}
+
+// The receiving end of sd_notify: a datagram socket standing in for systemd's NOTIFY_SOCKET.
+// SO_PASSCRED makes the kernel stamp every message with its sender's pid.
+class NotifySocket {
+ public:
+  explicit NotifySocket(std::string path) : path_(std::move(path)) {
+    fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path_.c_str());
+    int on = 1;
+    bound_ = fd_ && ::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == 0 &&
+             ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  bool bound() const { return bound_; }
+  const std::string& path() const { return path_; }
+
+  // The next message sent by `sender` (others are skipped), or "" after `timeout`.
+  std::string Next(pid_t sender, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count()) + 1) <= 0) continue;
+      char data[4096];
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+      iovec iov{data, sizeof(data)};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof(control);
+      ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
+      if (n < 0) continue;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      if (c == nullptr || c->cmsg_type != SCM_CREDENTIALS) continue;
+      ucred cred{};
+      std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+      if (cred.pid == sender) return std::string(data, static_cast<size_t>(n));
+    }
+    return "";
+  }
+
+ private:
+  std::string path_;
+  UniqueFd fd_;
+  bool bound_ = false;
+};
+
+// Embedded mode under a Type=notify unit: READY=1 only once every service runs (a service that
+// takes 300 ms to come up holds it back), and STOPPING=1 as soon as SIGTERM arrives.
+TEST(SupervisorTest, NotifiesReadyOnlyAfterTheServicesRunAndStoppingOnSigterm) {
+  auto dir = TempDir::Create("n");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  std::string slow = dir->Join("slow-testsvc");
+  ASSERT_TRUE(
+      WriteFileAtomic(slow, "#!/bin/sh\nsleep 0.3\nexec " + TestServiceBinary() + " \"$@\"\n")
+          .ok());
+  ASSERT_EQ(::chmod(slow.c_str(), 0755), 0);
+  NotifySocket notify(dir->Join("notify"));
+  ASSERT_TRUE(notify.bound()) << std::strerror(errno);
+
+  BerthdOptions options;
+  options.services = {{"testsvc", slow}};
+  options.extra_env = {"NOTIFY_SOCKET=" + notify.path()};
+  BerthdHarness berthd(options);
+  ASSERT_TRUE(berthd.Start().ok());
+  std::string ready = notify.Next(berthd.pid(), 10s);
+  // Checked the moment READY=1 arrives: the service must already be up.
+  auto service = berthd.FindService("testsvc");
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  auto health = berthd.supervisor().Health(google::protobuf::Empty());
+  EXPECT_EQ(ready, "READY=1");
+  EXPECT_EQ(service->state(), "running") << service->DebugString();
+  ASSERT_TRUE(health.ok()) << health.status().ToString();
+  EXPECT_EQ(health->status(), "serving");
+  // Nothing else from berthd while it just runs.
+  EXPECT_EQ(notify.Next(berthd.pid(), 200ms), "");
+
+  pid_t berthd_pid = berthd.pid();
+  auto exited = berthd.Terminate();
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  EXPECT_TRUE(exited->success());
+  EXPECT_EQ(notify.Next(berthd_pid, 2s), "STOPPING=1");
+  EXPECT_EQ(notify.Next(berthd_pid, 100ms), "");
 }
 
 }  // namespace

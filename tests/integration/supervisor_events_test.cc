@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "berth/events/v1/events.berth.h"
@@ -396,6 +398,54 @@ TEST(SupervisorEventsTest, BerthctlEventsPrintsReplayedAndLiveEventsAsLines) {
   EXPECT_NE(lines[2].find(" default /tasks/exit {"), std::string::npos) << lines[2];
   EXPECT_NE(lines[2].find("\"container_id\":\"c1\""), std::string::npos) << lines[2];
   EXPECT_NE(lines[2].find("\"exit_status\":3"), std::string::npos) << lines[2];
+}
+
+// --since N (N > 0) replays only what follows N, --topic keeps one topic (in the replay and live),
+// and --format json prints one JSON object a line.
+TEST(SupervisorEventsTest, BerthctlEventsSinceTopicAndJsonFormat) {
+  BerthdHarness berthd;
+  ASSERT_TRUE(berthd.Start().ok());
+  ev::EventsClient events(berthd.client());
+  ASSERT_EQ(*Publish(events, "/tasks/exit", "default", "a"), 1u);  // before --since
+  ASSERT_EQ(*Publish(events, "/tasks/start"), 2u);                 // other topic
+  ASSERT_EQ(*Publish(events, "/tasks/exit", "team-a", "b"), 3u);
+  ASSERT_EQ(*Publish(events, "/tasks/exit", "default", "c"), 4u);
+  ASSERT_EQ(*Publish(events, "/tasks/exit/more"), 5u);  // the topic must match exactly
+
+  std::string out_path = berthd.root() + "-events.json";
+  UniqueFd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(out);
+  auto ctl = ChildProcess::Spawn(
+      {.argv = {BuildPath("cli/berthctl"), "--state", berthd.state(), "--format", "json", "events",
+                "--since", "1", "--topic", "/tasks/exit"},
+       .stdin_fd = SpawnOptions::kDevNull,
+       .stdout_fd = out.get()});
+  ASSERT_TRUE(ctl.ok()) << ctl.status().ToString();
+  WaitForLines(out_path, 2);
+  ASSERT_EQ(*Publish(events, "/tasks/start"), 6u);                 // live, other topic
+  ASSERT_EQ(*Publish(events, "/tasks/exit", "default", "d"), 7u);  // live, shown
+  std::string text = WaitForLines(out_path, 3);
+  ASSERT_TRUE(ctl->Kill(SIGINT).ok());
+  (void)ctl->Wait();
+  ::unlink(out_path.c_str());
+
+  std::vector<nlohmann::json> lines;
+  for (size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    lines.push_back(nlohmann::json::parse(text.substr(pos, nl - pos), nullptr, false));
+    ASSERT_TRUE(lines.back().is_object()) << text;
+  }
+  ASSERT_EQ(lines.size(), 3u) << text;
+  std::vector<uint64_t> sequences;
+  for (auto& line : lines) sequences.push_back(line["sequence"]);
+  EXPECT_EQ(sequences, (std::vector<uint64_t>{3, 4, 7})) << text;
+  EXPECT_EQ(lines[0]["namespace"], "team-a");
+  EXPECT_EQ(lines[0]["topic"], "/tasks/exit");
+  EXPECT_EQ(lines[0]["type"], "example.com/test.Text");
+  EXPECT_EQ(lines[0]["event_base64"], "Yg==");  // "b"
+  EXPECT_EQ(lines[2]["event_base64"], "ZA==");  // "d"
+  std::string timestamp = lines[1]["timestamp"];
+  EXPECT_TRUE(std::regex_match(timestamp, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+      << timestamp;
 }
 
 }  // namespace

@@ -100,10 +100,16 @@ Status BerthdHarness::Start(std::chrono::milliseconds timeout) {
   if (!dir_ || config_.empty()) return Status(Code::kInternal, "cannot set up a temp dir");
   std::string berthd = BuildPath("supervisor/berthd");
   if (berthd.empty()) return Status(Code::kFailedPrecondition, "BERTH_BUILD_DIR is not set");
-  BERTH_ASSIGN_OR_RETURN(berthd_,
-                         ChildProcess::Spawn({.argv = {berthd, "--config", config_, "--root", root_,
-                                                       "--state", state_, "--log-level", "debug"},
-                                              .stdin_fd = SpawnOptions::kDevNull}));
+  SpawnOptions spawn{.argv = {berthd, "--config", config_, "--root", root_, "--state", state_,
+                              "--log-level", "debug"},
+                     .stdin_fd = SpawnOptions::kDevNull};
+  if (!options_.extra_env.empty()) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+    env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
+    spawn.env = std::move(env);
+  }
+  BERTH_ASSIGN_OR_RETURN(berthd_, ChildProcess::Spawn(std::move(spawn)));
   auto deadline = Clock::now() + timeout;
   while (true) {
     ipc::CallOptions call;

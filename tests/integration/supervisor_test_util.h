@@ -45,6 +45,8 @@ struct BerthdOptions {
   int64_t max_log_entries = 10000;
   // Appended to the config file, e.g. "[content]\ningest_expiry_hours = 1\n".
   std::string extra_toml;
+  // "KEY=VALUE" entries added to the environment berthd inherits, e.g. NOTIFY_SOCKET.
+  std::vector<std::string> extra_env;
 };
 
 class BerthdHarness {
