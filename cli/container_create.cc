@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "berth/metadata/v1/containers.berth.h"
+#include "cli/build_image.h"
 #include "cli/command_group.h"
 #include "cli/container.h"
 #include "cli/image_services.h"
@@ -135,6 +136,10 @@ Result<CreatedContainer> CreateContainer(CliContext& context, const ContainerFla
   auto image = client::LoadImage(services.content, record.target,
                                  client::PlatformMatcher(client::HostPlatform()));
   if (!image.ok()) return image.status().Annotate("image " + flags.image);
+  // The new snapshot has no container record yet: a collection running before the record
+  // exists would remove it. A lease holds it until then (as containerd's clients do).
+  BERTH_ASSIGN_OR_RETURN(auto lease, CommandLease::Create(*services.images, snapshotter));
+  BERTH_RETURN_IF_ERROR(lease->AddSnapshot(flags.id));
   auto mounts = services.snapshots.Prepare(flags.id, image->TopChain(), {});
   if (!mounts.ok()) {
     return mounts.status().Annotate("prepare snapshot " + flags.id + " (is the image unpacked?)");

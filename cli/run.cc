@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <fmt/format.h>
 #include <thread>
 
@@ -50,7 +49,7 @@ int Cleanup(CliContext& context, const std::string& id, bool delete_task) {
   return 0;
 }
 
-int RunTaskImpl(CliContext& context, const TaskStartOptions& f, std::atomic<bool>& started) {
+int RunTaskImpl(CliContext& context, const TaskStartOptions& f, StartGate& gate) {
   const std::string& id = f.id;
   bool terminal = f.terminal;
   rt::TasksClient tasks(context.ClientFor("runtime"));
@@ -88,14 +87,16 @@ int RunTaskImpl(CliContext& context, const TaskStartOptions& f, std::atomic<bool
   }
   rt::StartRequest start;
   start.set_container_id(id);
+  gate.Starting();
   auto begun = tasks.Start(start, context.Options(60s));
   if (!begun.ok()) {
+    gate.Failed();
     raw.reset();
     int code = context.Fail("runtime", begun.status(), "start task " + id);
     if (f.rm || f.detach) (void)Cleanup(context, id, true);
     return code;
   }
-  started = true;
+  for (int signo : gate.Started()) ForwardSignal(context, id, "", signo, terminal);
   if (f.detach) {
     fmt::print("{}\n", id);
     return 0;
@@ -113,22 +114,27 @@ int RunTaskImpl(CliContext& context, const TaskStartOptions& f, std::atomic<bool
 
 int RunContainer(CliContext& context, const RunFlags& f) {
   if (f.rm && f.detach) return context.Fail("--rm and -d cannot be used together");
-  std::atomic<bool> started{false};
+  StartGate gate;
   // Before any other thread exists: signals are handled by this one thread.
   SignalForwarder forwarder([&](int signo) {
-    if (!started) {
-      if (signo != SIGWINCH) std::_Exit(128 + signo);
-      return;
+    switch (gate.OnSignal(signo)) {
+      case StartGate::Action::kNotStarted:
+        if (signo != SIGWINCH) std::_Exit(128 + signo);
+        return;
+      case StartGate::Action::kHeld:
+        return;
+      case StartGate::Action::kForward:
+        // With a terminal in raw mode ^C reaches the container through the pty instead.
+        ForwardSignal(context, f.container.id, "", signo, f.container.terminal);
+        return;
     }
-    // With a terminal in raw mode ^C reaches the container through the pty instead.
-    ForwardSignal(context, f.container.id, "", signo, f.container.terminal);
   });
   ContainerFlags flags = f.container;
   if (!f.name.empty()) flags.labels.push_back("io.berth/name=" + f.name);
   auto created = CreateContainer(context, flags);
   if (!created.ok()) return context.Fail("metadata", created.status(), "run");
   TaskStartOptions options{f.container.id, f.container.terminal, f.interactive, f.detach, f.rm};
-  return StartTask(context, options, started);
+  return StartTask(context, options, gate);
 }
 
 int RemoveContainers(CliContext& context, const std::vector<std::string>& ids, bool force) {
@@ -220,8 +226,8 @@ void ForwardSignal(CliContext& context, const std::string& id, const std::string
   (void)tasks.Kill(kill, context.Options(5s));
 }
 
-int StartTask(CliContext& context, const TaskStartOptions& options, std::atomic<bool>& started) {
-  return RunTaskImpl(context, options, started);
+int StartTask(CliContext& context, const TaskStartOptions& options, StartGate& gate) {
+  return RunTaskImpl(context, options, gate);
 }
 
 BERTH_COMMAND_GROUP("run", AddRun);

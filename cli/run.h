@@ -2,8 +2,9 @@
 // What berthctl's run, task start and task exec share: attaching a process to the terminal and
 // waiting for its exit (see run.cc).
 
-#include <atomic>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "berth/runtime/v1/tasks.pb.h"
 #include "cli/context.h"
@@ -26,10 +27,56 @@ struct TaskStartOptions {
   bool detach = false;  // output to the task's log file; returns after Start
   bool rm = false;      // delete task, container and snapshot after the exit
 };
+// Where the start of a process stands, for the thread that forwards signals. The process may
+// run (and print) before the Start call returns, so a signal that arrives while Start is in
+// flight is held and forwarded once it returned: ending berthctl then would leave the
+// container running unwatched (and not removed with --rm).
+class StartGate {
+ public:
+  enum class Action {
+    kNotStarted,  // nothing runs yet: the caller decides (berthctl run exits)
+    kHeld,        // Start is in flight: forwarded by the starting thread once it returns
+    kForward,     // the process runs: forward it now
+  };
+  // From the signal thread.
+  Action OnSignal(int signo) {
+    std::lock_guard lock(mutex_);
+    if (phase_ == Phase::kIdle) return Action::kNotStarted;
+    if (phase_ == Phase::kStarting) {
+      held_.push_back(signo);
+      return Action::kHeld;
+    }
+    return Action::kForward;
+  }
+  // Just before the Start call.
+  void Starting() {
+    std::lock_guard lock(mutex_);
+    phase_ = Phase::kStarting;
+  }
+  // Start succeeded: returns the signals held meanwhile, in order, for the caller to forward.
+  std::vector<int> Started() {
+    std::lock_guard lock(mutex_);
+    phase_ = Phase::kStarted;
+    return std::move(held_);
+  }
+  // Start failed: nothing runs, held signals are moot.
+  void Failed() {
+    std::lock_guard lock(mutex_);
+    phase_ = Phase::kIdle;
+    held_.clear();
+  }
+
+ private:
+  enum class Phase { kIdle, kStarting, kStarted };
+  std::mutex mutex_;
+  Phase phase_ = Phase::kIdle;
+  std::vector<int> held_;
+};
+
 // Creates and starts the task of an existing container; in the foreground, wires stdio and
-// returns the container's exit code. `started` turns true once the task runs (signals are then
-// forwarded by the caller's SignalForwarder).
-int StartTask(CliContext& context, const TaskStartOptions& options, std::atomic<bool>& started);
+// returns the container's exit code. `gate` tells the caller's SignalForwarder whether to
+// forward (see StartGate); StartTask forwards the signals held during Start itself.
+int StartTask(CliContext& context, const TaskStartOptions& options, StartGate& gate);
 
 }  // namespace berth::cli
 

@@ -108,13 +108,18 @@ Result<json> ExecProcess(CliContext& context, const std::string& id,
 
 int Exec(CliContext& context, const std::string& id, const std::string& exec_id,
          const std::vector<std::string>& args, bool terminal, bool interactive, bool detach) {
-  std::atomic<bool> started{false};
+  StartGate gate;
   SignalForwarder forwarder([&](int signo) {
-    if (!started) {
-      if (signo != SIGWINCH) std::_Exit(128 + signo);
-      return;
+    switch (gate.OnSignal(signo)) {
+      case StartGate::Action::kNotStarted:
+        if (signo != SIGWINCH) std::_Exit(128 + signo);
+        return;
+      case StartGate::Action::kHeld:
+        return;
+      case StartGate::Action::kForward:
+        ForwardSignal(context, id, exec_id, signo, terminal);
+        return;
     }
-    ForwardSignal(context, id, exec_id, signo, terminal);
   });
   if (args.empty()) return context.Fail("exec: a command is required");
   auto process = ExecProcess(context, id, args, terminal);
@@ -152,12 +157,14 @@ int Exec(CliContext& context, const std::string& id, const std::string& exec_id,
   rt::StartRequest start;
   start.set_container_id(id);
   start.set_exec_id(exec_id);
+  gate.Starting();
   auto begun = tasks.Start(start, context.Options());
   if (!begun.ok()) {
+    gate.Failed();
     raw.reset();
     return context.Fail("runtime", begun.status(), "start exec " + exec_id);
   }
-  started = true;
+  for (int signo : gate.Started()) ForwardSignal(context, id, exec_id, signo, terminal);
   if (terminal) ForwardSignal(context, id, exec_id, SIGWINCH, true);
   if (detach) return 0;
   auto exit = WaitExit(context, id, exec_id);
@@ -226,14 +233,16 @@ void AddTask(CLI::App& app, CliContext& context) {
   start->add_flag("--interactive,-i", start_opts->interactive, "keep stdin attached");
   start->add_option("id", start_opts->id, "container id")->required();
   start->callback(Run(context, [&context, start_opts] {
-    std::atomic<bool> started{false};
+    StartGate gate;
     SignalForwarder forwarder([&](int signo) {
-      if (started) ForwardSignal(context, start_opts->id, "", signo, start_opts->terminal);
+      if (gate.OnSignal(signo) == StartGate::Action::kForward) {
+        ForwardSignal(context, start_opts->id, "", signo, start_opts->terminal);
+      }
     });
     auto spec = ContainerSpec(context, start_opts->id);
     if (!spec.ok()) return context.Fail("metadata", spec.status(), "task start");
     start_opts->terminal = (*spec)["process"].value("terminal", false);
-    return StartTask(context, *start_opts, started);
+    return StartTask(context, *start_opts, gate);
   }));
 
   task->add_subcommand("ls", "list tasks")->alias("list")->callback(Run(context, [&context] {

@@ -164,12 +164,15 @@ Result<std::string> LayerMediaType(const std::string& compression) {
   return Error(Code::kInvalidArgument, "--compression {:?}: use gzip, zstd or none", compression);
 }
 
-Result<NewLayer> CompareLayer(snapshot::Differ& differ, const std::vector<snapshot::Mount>& lower,
+Result<NewLayer> CompareLayer(snapshot::Differ& differ, content::Store& content,
+                              const std::vector<snapshot::Mount>& lower,
                               const std::vector<snapshot::Mount>& upper,
                               const std::string& media_type, ImageStore* leases,
                               const std::string& lease) {
   snapshot::CompareOptions options;
   options.media_type = media_type;
+  // A GC root from its commit until the lease holds it (see image_build.h).
+  if (leases != nullptr) options.labels[kBuildGcRootLabel] = FormatRfc3339Nano(NowUnixNanos());
   auto compared = differ.Compare(lower, upper, options);
   if (!compared.ok()) return compared.status().Annotate("compare");
   NewLayer layer;
@@ -179,6 +182,9 @@ Result<NewLayer> CompareLayer(snapshot::Differ& differ, const std::vector<snapsh
   if (leases != nullptr) {
     BERTH_RETURN_IF_ERROR(
         leases->AddLeaseResource(lease, "content", layer.descriptor.digest.ToString()));
+    content::Info unroot{.digest = layer.descriptor.digest, .labels = {}};
+    auto updated = content.Update(unroot, {std::string("labels.") + kBuildGcRootLabel});
+    if (!updated.ok()) return updated.status().Annotate("remove the layer's gc.root label");
   }
   return layer;
 }
@@ -223,7 +229,8 @@ Result<LocalImage> BuildImage(const UnpackContext& ctx, const std::vector<snapsh
   if (ctx.leases == nullptr || ctx.lease.empty()) {
     return Status(Code::kInvalidArgument, "building an image needs a lease");
   }
-  auto layer = CompareLayer(*ctx.differ, lower, upper, media_type, ctx.leases, ctx.lease);
+  auto layer =
+      CompareLayer(*ctx.differ, *ctx.content, lower, upper, media_type, ctx.leases, ctx.lease);
   if (compared) compared();
   if (!layer.ok()) return layer.status();
   spec.layer = std::move(layer).value();

@@ -54,9 +54,14 @@ struct NewLayer {
 };
 
 // Computes the layer of changes from `lower` to `upper` (snapshot mounts; empty `lower` = from
-// nothing) with `differ` into the content store, and adds the blob to `lease` (when `leases` is
-// not null) so that GC keeps it until the image exists.
-Result<NewLayer> CompareLayer(snapshot::Differ& differ, const std::vector<snapshot::Mount>& lower,
+// nothing) with `differ` into `content`, and adds the blob to `lease` (when `leases` is not null)
+// so that GC keeps it until the image exists. The lease cannot name the blob before Compare has
+// computed its digest, so the blob is committed with the label containerd.io/gc.root (a GC
+// collecting between the commit and AddLeaseResource would otherwise sweep it), which is
+// removed once the lease holds the blob.
+inline constexpr char kBuildGcRootLabel[] = "containerd.io/gc.root";
+Result<NewLayer> CompareLayer(snapshot::Differ& differ, content::Store& content,
+                              const std::vector<snapshot::Mount>& lower,
                               const std::vector<snapshot::Mount>& upper,
                               const std::string& media_type, ImageStore* leases,
                               const std::string& lease);

@@ -28,12 +28,17 @@ ctr_() { ctr --address "$ctd_sock" "$@"; }
 cleanup() {
   set +e
   if [[ -n $berthd_pid ]]; then
-    for id in $(berthctl --format json task ls 2>/dev/null | grep -o '"id":"[^"]*"' | cut -d'"' -f4); do
+    for id in $(berthctl container ls -q 2>/dev/null); do
       berthctl rm -f "$id" >/dev/null 2>&1
     done
     kill -TERM "$berthd_pid" 2>/dev/null
     wait "$berthd_pid" 2>/dev/null
   fi
+  # Whatever rm could not reach: containers of this state's runc root, then their shims.
+  for id in $(runc --root "$state/runc/default" list -q 2>/dev/null); do
+    runc --root "$state/runc/default" delete --force "$id" >/dev/null 2>&1
+  done
+  pkill -KILL -f -- "$work/" 2>/dev/null
   [[ -n $ctd_sock ]] && "$src/tests/fixtures/containerd.sh" stop "$work/ctd" >/dev/null 2>&1
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$work"

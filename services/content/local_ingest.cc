@@ -175,7 +175,7 @@ Status LocalStore::Abort(const std::string& ref) {
   return status;
 }
 
-Result<size_t> LocalStore::ExpireLeftovers(int64_t cutoff) {
+Result<size_t> LocalStore::ExpireLeftovers(int64_t cutoff, const std::set<std::string>& keep) {
   BERTH_ASSIGN_OR_RETURN(auto names, ListDir(root_ + "/ingest"));
   size_t removed = 0;
   for (const auto& name : names) {
@@ -183,7 +183,7 @@ Result<size_t> LocalStore::ExpireLeftovers(int64_t cutoff) {
     std::string dir = root_ + "/ingest/" + name;
     auto ref = ReadFile(dir + "/ref");
     // Without a readable ref the dir cannot be locked; Open's TidyIngests removes it.
-    if (!ref.ok() || IngestDir(*ref) != dir || !TryLock(*ref)) continue;
+    if (!ref.ok() || IngestDir(*ref) != dir || keep.contains(*ref) || !TryLock(*ref)) continue;
     bool stale = !ReadIngest(dir).ok() && UnchangedSince(dir, cutoff);
     Status result = stale ? RemoveAll(dir) : Status::Ok();
     Unlock(*ref);
@@ -195,12 +195,18 @@ Result<size_t> LocalStore::ExpireLeftovers(int64_t cutoff) {
   return removed;
 }
 
-Result<size_t> LocalStore::ExpireIngests(std::chrono::nanoseconds max_age) {
+Result<size_t> LocalStore::ExpireIngests(std::chrono::nanoseconds max_age,
+                                         const std::set<std::string>& keep) {
   int64_t cutoff = NowUnixNanos() - max_age.count();
-  BERTH_ASSIGN_OR_RETURN(size_t removed, ExpireLeftovers(cutoff));
+  BERTH_ASSIGN_OR_RETURN(size_t removed, ExpireLeftovers(cutoff, keep));
   BERTH_ASSIGN_OR_RETURN(auto statuses, ListStatuses());
   for (const auto& status : statuses) {
-    if (status.updated_at >= cutoff || !TryLock(status.ref)) continue;
+    if (status.updated_at >= cutoff) continue;
+    if (keep.contains(status.ref)) {
+      spdlog::debug("kept an idle ingest a lease holds ref={}", status.ref);
+      continue;
+    }
+    if (!TryLock(status.ref)) continue;
     // Written to between the listing and the lock? Then it is not stale any more.
     auto current = ReadIngest(IngestDir(status.ref));
     Status result = Status::Ok();

@@ -47,9 +47,10 @@ class LocalStore final : public Store {
   Status Abort(const std::string& ref) override;
 
   // Removes ingests whose data was not written for `max_age`, and unreadable leftovers (e.g. a
-  // dir without data) unchanged for as long; refs locked by a writer are kept. Returns how many
-  // were removed.
-  Result<size_t> ExpireIngests(std::chrono::nanoseconds max_age);
+  // dir without data) unchanged for as long; refs locked by a writer are kept, and so are the
+  // refs in `keep` (those a lease holds). Returns how many were removed.
+  Result<size_t> ExpireIngests(std::chrono::nanoseconds max_age,
+                               const std::set<std::string>& keep = {});
 
   const std::string& root() const { return root_; }
   std::string BlobPath(const Digest& digest) const;
@@ -72,8 +73,8 @@ class LocalStore final : public Store {
   Result<IngestStatus> ReadIngest(const std::string& dir) const;
   Result<std::unique_ptr<Writer>> CreateOrResume(const WriterOptions& options);
   // Removes ingest dirs that ReadIngest cannot read (no data, corrupt metadata) and that did not
-  // change since `cutoff` (unix ns). Returns how many.
-  Result<size_t> ExpireLeftovers(int64_t cutoff);
+  // change since `cutoff` (unix ns), except those of the refs in `keep`. Returns how many.
+  Result<size_t> ExpireLeftovers(int64_t cutoff, const std::set<std::string>& keep);
   Status RemoveOrphans();
 
   std::string root_;

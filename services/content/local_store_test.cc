@@ -261,6 +261,31 @@ TEST_F(LocalStoreTest, ExpiryRemovesStaleUnlockedIngests) {
   EXPECT_EQ(store_->ListStatuses()->size(), 1u);
 }
 
+TEST_F(LocalStoreTest, ExpiryKeepsTheIngestsItIsToldToKeep) {
+  for (const char* ref : {"leased", "unleased"}) {
+    auto writer = store_->OpenWriter({.ref = ref});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(ref).ok());
+    std::string data = store_->IngestDir(ref) + "/data";
+    timespec times[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, data.c_str(), times, 0), 0);
+  }
+  std::string leftover = LeaveCommittedIngest("leased-leftover", "leftover blob");
+  timespec times[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, leftover.c_str(), times, 0), 0);
+
+  auto removed = store_->ExpireIngests(std::chrono::hours(1), {"leased", "leased-leftover"});
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(store_->GetStatus("unleased").status().code(), Code::kNotFound);
+  EXPECT_TRUE(store_->GetStatus("leased").ok());
+  EXPECT_TRUE(fs::exists(leftover));
+  // Once no lease holds them, they go.
+  EXPECT_EQ(store_->ExpireIngests(std::chrono::hours(1)).value(), 2u);
+  EXPECT_EQ(store_->GetStatus("leased").status().code(), Code::kNotFound);
+  EXPECT_FALSE(fs::exists(leftover));
+}
+
 TEST_F(LocalStoreTest, StrayFilesUnderBlobsAreNeverBlobs) {
   ASSERT_TRUE(WriteFileAtomic(root() + "/blobs/sha256/not-a-digest", "x").ok());
   ASSERT_TRUE(WriteFileAtomic(root() + "/blobs/sha256/" + std::string(64, 'A'), "x").ok());

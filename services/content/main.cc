@@ -13,10 +13,14 @@
 int main(int argc, char** argv) {
   using namespace berth;
   std::string expiry_text = "24h";
+  std::string metadata_socket;
   auto options = service::ParseServiceCommandLine("content", argc, argv, [&](CLI::App& app) {
     app.add_option("--ingest-expiry", expiry_text,
                    "remove in-flight writes not written to for this long (Go duration)")
         ->capture_default_str();
+    app.add_option("--metadata-socket", metadata_socket,
+                   "metadata service asked which ingests leases hold before expiring any "
+                   "(default <state>/metadata.sock; 'none': no leases, for a store used alone)");
   });
   auto expiry = ParseDuration(expiry_text);
   if (!expiry.ok() || expiry->count() <= 0) {
@@ -38,7 +42,10 @@ int main(int argc, char** argv) {
       [&host](const std::string& ns, const std::string& topic,
               const google::protobuf::Message& event) { host.Publish(ns, topic, event); });
   server.RegisterWith(host.server());
-  content::IngestExpiry expirer(host.loop(), **store, *expiry);
+  if (metadata_socket.empty()) metadata_socket = options.state + "/metadata.sock";
+  content::IngestExpiry expirer(
+      host.loop(), **store, *expiry,
+      metadata_socket == "none" ? nullptr : content::MetadataLeasedIngests(metadata_socket));
   expirer.Start();
   host.AddPlugin("berth.content.v1", "content");
   return host.Run();

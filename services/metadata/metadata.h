@@ -12,7 +12,8 @@
 //   container  id -> image, runtime (name, options), OCI spec (stored as given), snapshotter +
 //              snapshot key, labels, extensions.
 //   lease      id + labels; holds resources ("content" digests, "snapshots/<snapshotter>" keys,
-//              "ingests" refs) so GC keeps them; expires with label containerd.io/gc.expire.
+//              "ingests" refs) so GC keeps them (ingests: berth-content's expiry, which asks
+//              LeasedIngests); expires with label containerd.io/gc.expire.
 //
 // Threading: reads (Get*, List*) run on the calling thread in a read transaction (any thread,
 // concurrently). Writes (Create*, Update*, Delete*, Add/DeleteLeaseResource) validate on the
@@ -32,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -125,6 +127,9 @@ class MetadataStore {
   // ---- garbage collection ----
   // Every root of a collection at time `now_ns`, across all namespaces, from one snapshot.
   Result<GcRoots> ScanGcRoots(int64_t now_ns);
+  // The ids of every "ingests" resource of a lease unexpired at `now_ns`, in every namespace
+  // (berth-content keeps these ingests however long they stay idle).
+  Result<std::set<std::string>> LeasedIngests(int64_t now_ns);
   // Deletes the leases (and their resources) that are still expired at `now_ns`. Blocks; not
   // from the writer thread. Returns the "<ns>/<id>" of those deleted.
   Result<std::vector<std::string>> DeleteExpiredLeases(

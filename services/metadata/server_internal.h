@@ -113,6 +113,8 @@ class MetadataServer::Leases : public v1::LeasesService {
                       ipc::Reply<v1::DeleteLeaseResourceResponse>) override;
   void ListResources(const v1::ListLeaseResourcesRequest&,
                      ipc::Reply<v1::ListLeaseResourcesResponse>) override;
+  void ListLeasedIngests(const v1::ListLeasedIngestsRequest&,
+                         ipc::ServerWriter<v1::ListLeasedIngestsResponse>) override;
 
  private:
   MetadataStore& store_;

@@ -1,4 +1,5 @@
 // MetadataServer: Leases.
+#include "common/time.h"
 #include "services/metadata/server_internal.h"
 
 namespace berth::metadata {
@@ -75,6 +76,26 @@ void MetadataServer::Leases::ListResources(const v1::ListLeaseResourcesRequest& 
     return reply.Fail(TooLarge(response.resources_size(), "lease resources"));
   }
   reply.Ok(response);
+}
+
+void MetadataServer::Leases::ListLeasedIngests(
+    const v1::ListLeasedIngestsRequest&, ipc::ServerWriter<v1::ListLeasedIngestsResponse> writer) {
+  LogCall(writer.call());
+  auto refs = store_.LeasedIngests(NowUnixNanos());
+  if (!refs.ok()) return writer.Close(refs.status());
+  v1::ListLeasedIngestsResponse batch;
+  size_t bytes = 0;
+  for (const auto& ref : *refs) {
+    bytes += ref.size() + 8;
+    batch.add_refs(ref);
+    if (bytes >= kStreamBatchBytes) {
+      writer.Send(batch);
+      batch.Clear();
+      bytes = 0;
+    }
+  }
+  if (batch.refs_size() > 0) writer.Send(batch);
+  writer.Close(Status::Ok());
 }
 
 }  // namespace berth::metadata

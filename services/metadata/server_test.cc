@@ -252,6 +252,40 @@ TEST_F(ServerTest, NamespacesThroughIpc) {
   EXPECT_EQ(namespaces.Delete(del, In("default")).status().code(), Code::kFailedPrecondition);
 }
 
+// berth-content's question before it expires ingests: the refs of every unexpired lease, in
+// every namespace, whatever the namespace of the call.
+TEST_F(ServerTest, LeasedIngestsThroughIpcSpanNamespaces) {
+  v1::LeasesClient leases(*client_);
+  for (const char* ns : {"default", "other"}) {
+    v1::CreateLeaseRequest create;
+    create.set_id("pull");
+    ASSERT_TRUE(leases.Create(create, In(ns)).ok());
+    v1::AddLeaseResourceRequest add;
+    add.set_id("pull");
+    *add.mutable_resource() = MakeResource("ingests", std::string("layer-of-") + ns);
+    ASSERT_TRUE(leases.AddResource(add, In(ns)).ok());
+    *add.mutable_resource() = MakeResource("content", FakeDigest(1));
+    ASSERT_TRUE(leases.AddResource(add, In(ns)).ok());
+  }
+  auto leased = [&](const std::string& ns) {
+    std::vector<std::string> refs;
+    auto stream = leases.ListLeasedIngests(v1::ListLeasedIngestsRequest(), In(ns));
+    while (true) {
+      auto message = stream.Recv();
+      EXPECT_TRUE(message.ok()) << message.status().ToString();
+      if (!message.ok() || !message->has_value()) break;
+      refs.insert(refs.end(), (*message)->refs().begin(), (*message)->refs().end());
+    }
+    return refs;
+  };
+  EXPECT_EQ(leased("default"), (std::vector<std::string>{"layer-of-default", "layer-of-other"}));
+  EXPECT_EQ(leased("third"), (std::vector<std::string>{"layer-of-default", "layer-of-other"}));
+  v1::DeleteLeaseRequest del;
+  del.set_id("pull");
+  ASSERT_TRUE(leases.Delete(del, In("other")).ok());
+  EXPECT_EQ(leased("default"), std::vector<std::string>{"layer-of-default"});
+}
+
 TEST_F(ServerTest, LeasesThroughIpc) {
   v1::LeasesClient leases(*client_);
   v1::CreateLeaseRequest create;

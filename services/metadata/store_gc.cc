@@ -1,6 +1,8 @@
 // MetadataStore: what garbage collection reads and deletes.
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <set>
 #include <unordered_map>
 
 #include "services/metadata/metadata.h"
@@ -60,7 +62,12 @@ Status ScanContainers(const Txn& txn, const Dbs& dbs, GcRoots* roots) {
   return error;
 }
 
-Status ScanLeases(const Txn& txn, const Dbs& dbs, int64_t now_ns, GcRoots* roots) {
+// Calls visit(ns, resource, flat) for every resource of every lease unexpired at `now_ns`.
+// Expired leases and the earliest expiry go to *roots when it is given.
+using LiveResourceVisit =
+    std::function<void(const std::string& ns, const v1::Resource& resource, bool flat)>;
+Status ScanLiveLeaseResources(const Txn& txn, const Dbs& dbs, int64_t now_ns, GcRoots* roots,
+                              const LiveResourceVisit& visit) {
   std::unordered_map<std::string, LeaseState> leases;  // key: ObjectKey(ns, id) + '\0'
   Status error;
   BERTH_RETURN_IF_ERROR(
@@ -70,11 +77,11 @@ Status ScanLeases(const Txn& txn, const Dbs& dbs, int64_t now_ns, GcRoots* roots
         std::optional<int64_t> expiry;
         LeaseState state;
         if (Expired(lease, now_ns, &expiry)) {
-          roots->expired_leases.emplace_back(NamespaceOf(key), lease.id());
+          if (roots) roots->expired_leases.emplace_back(NamespaceOf(key), lease.id());
         } else {
           state.live = true;
           state.flat = lease.labels().contains(std::string(kLabelGcFlat));
-          if (expiry && (!roots->next_expiry_ns || *expiry < *roots->next_expiry_ns)) {
+          if (roots && expiry && (!roots->next_expiry_ns || *expiry < *roots->next_expiry_ns)) {
             roots->next_expiry_ns = expiry;
           }
         }
@@ -91,17 +98,23 @@ Status ScanLeases(const Txn& txn, const Dbs& dbs, int64_t now_ns, GcRoots* roots
         if (lease == leases.end() || !lease->second.live) return true;
         v1::Resource resource;
         if (!(error = Decode(value, &resource, "a lease resource")).ok()) return false;
-        std::string ns(key.substr(0, first));
-        bool flat = lease->second.flat;
+        visit(std::string(key.substr(0, first)), resource, lease->second.flat);
+        return true;
+      }));
+  return error;
+}
+
+Status ScanLeases(const Txn& txn, const Dbs& dbs, int64_t now_ns, GcRoots* roots) {
+  return ScanLiveLeaseResources(
+      txn, dbs, now_ns, roots,
+      [roots](const std::string& ns, const v1::Resource& resource, bool flat) {
         if (resource.type() == kResourceContent) {
           roots->refs.push_back(GcRef::Content(ns, resource.id(), flat));
         } else if (resource.type().starts_with(kResourceSnapshotsPrefix)) {
           roots->refs.push_back(GcRef::Snapshot(
               ns, resource.type().substr(kResourceSnapshotsPrefix.size()), resource.id(), flat));
         }
-        return true;
-      }));
-  return error;
+      });
 }
 
 }  // namespace
@@ -113,6 +126,16 @@ Result<GcRoots> MetadataStore::ScanGcRoots(int64_t now_ns) {
   BERTH_RETURN_IF_ERROR(ScanContainers(txn, db_->dbs(), &roots));
   BERTH_RETURN_IF_ERROR(ScanLeases(txn, db_->dbs(), now_ns, &roots));
   return roots;
+}
+
+Result<std::set<std::string>> MetadataStore::LeasedIngests(int64_t now_ns) {
+  BERTH_ASSIGN_OR_RETURN(Txn txn, db_->Read());
+  std::set<std::string> refs;
+  BERTH_RETURN_IF_ERROR(ScanLiveLeaseResources(
+      txn, db_->dbs(), now_ns, nullptr, [&refs](const std::string&, const v1::Resource& r, bool) {
+        if (r.type() == kResourceIngests) refs.insert(r.id());
+      }));
+  return refs;
 }
 
 Result<std::vector<std::string>> MetadataStore::DeleteExpiredLeases(

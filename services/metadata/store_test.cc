@@ -3,6 +3,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "berth/metadata/v1/events.pb.h"
@@ -447,6 +448,40 @@ TEST_F(StoreTest, GcRootsComeFromEveryNamespace) {
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(*deleted, std::vector<std::string>{"c/dead"});
   EXPECT_EQ(store_->GetLease("c", "dead").status().code(), Code::kNotFound);
+}
+
+// What berth-content keeps from ingest expiry: the ingests of unexpired leases, whatever their
+// namespace; not those of an expired lease, of a deleted resource or of a deleted lease.
+TEST_F(StoreTest, LeasedIngestsComeFromUnexpiredLeasesInEveryNamespace) {
+  auto live = MakeLease("live");
+  (*live.mutable_labels())[std::string(kLabelGcExpire)] = "2999-01-01T00:00:00Z";
+  auto dead = MakeLease("dead");
+  (*dead.mutable_labels())[std::string(kLabelGcExpire)] = "2000-01-01T00:00:00Z";
+  auto create = [&](const std::string& ns, const v1::Lease& lease) {
+    return Await<v1::Lease>([&](auto done) { store_->CreateLease(ns, lease, done); }).status();
+  };
+  auto add = [&](const std::string& ns, const std::string& id, v1::Resource r) {
+    return AwaitStatus([&](auto done) { store_->AddLeaseResource(ns, id, r, done); });
+  };
+  ASSERT_TRUE(create("a", live).ok());
+  ASSERT_TRUE(create("b", MakeLease("plain")).ok());
+  ASSERT_TRUE(create("b", dead).ok());
+  ASSERT_TRUE(create("b", MakeLease("gone")).ok());
+  ASSERT_TRUE(add("a", "live", MakeResource("ingests", "ref-a")).ok());
+  ASSERT_TRUE(add("a", "live", MakeResource("content", FakeDigest(3))).ok());
+  ASSERT_TRUE(add("b", "plain", MakeResource("ingests", "ref-b")).ok());
+  ASSERT_TRUE(add("b", "plain", MakeResource("ingests", "ref-a")).ok());  // held twice
+  ASSERT_TRUE(add("b", "plain", MakeResource("ingests", "dropped")).ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) {
+                store_->DeleteLeaseResource("b", "plain", MakeResource("ingests", "dropped"), done);
+              }).ok());
+  ASSERT_TRUE(add("b", "dead", MakeResource("ingests", "ref-of-expired")).ok());
+  ASSERT_TRUE(add("b", "gone", MakeResource("ingests", "ref-of-deleted")).ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) { store_->DeleteLease("b", "gone", done); }).ok());
+
+  auto refs = store_->LeasedIngests(NowUnixNanos());
+  ASSERT_TRUE(refs.ok()) << refs.status().ToString();
+  EXPECT_EQ(*refs, (std::set<std::string>{"ref-a", "ref-b"}));
 }
 
 TEST_F(StoreTest, ATinyMapGrowsUnderConcurrentWritersAndLosesNothing) {

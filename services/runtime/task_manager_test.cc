@@ -2,8 +2,10 @@
 // berth-shim, each with a busybox rootfs bind-mounted as the container's root.
 #include "services/runtime/task_manager.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +15,9 @@
 #include <thread>
 
 #include "client/spec/spec.h"
+#include "common/process.h"
+#include "containerd/cgroups/stats/v1/metrics.pb.h"
+#include "containerd/cgroups/v2/stats/metrics.pb.h"
 #include "common/fs.h"
 #include "common/temp_dir.h"
 #include "services/runtime/bundle.h"
@@ -319,6 +324,128 @@ TEST_P(TaskManagerTest, DeadShimsAreReportedExited) {
   EXPECT_TRUE(Delete("done").ok());
   EXPECT_TRUE(HasEvent("/tasks/delete"));
   EXPECT_TRUE(testing::RuncContainers(config_.runc_root).empty());
+}
+
+// CloseIO through the manager. As with containerd, the shim holds a write end of the stdin FIFO
+// of its own, so that a client's writer may come and go; CloseIO drops it. The client's writer
+// closes first and the task still runs (cat waits); only CloseIO ends the container's stdin.
+TEST_P(TaskManagerTest, CloseIOEndsTheContainersStdin) {
+  std::string in_fifo = tmp_->Join("stdin");
+  ASSERT_EQ(::mkfifo(in_fifo.c_str(), 0600), 0);
+  CreateParams params = Params("io", {"sh", "-c", "cat; echo eof; exit 4"});
+  params.stdin = in_fifo;
+  auto created = Create(params);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_TRUE(Start("io").ok());
+  // The shim opened the FIFO for reading at Create: this open does not block.
+  UniqueFd writer(::open(in_fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(writer.valid()) << errno;
+  ASSERT_EQ(::write(writer.get(), "hello\n", 6), 6);
+  writer.reset();
+  BundlePaths paths = PathsFor(config_.state_dir, config_.root_dir, "default", "io");
+  auto log_text = [&] {
+    auto text = ReadFile(paths.LogFile());
+    return text.ok() ? *text : std::string();
+  };
+  for (int i = 0; i < 100 && log_text() != "hello\n"; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(log_text(), "hello\n");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(Get("io")->status(), rt::RUNNING);  // the shim's own writer keeps cat waiting
+  rt::CloseIORequest close;
+  close.set_container_id("io");
+  close.set_stdin(true);
+  auto closed = Await<rt::CloseIOResponse>([&](auto d) { manager_->CloseIO("default", close, d); });
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  auto exit = Wait("io");
+  ASSERT_TRUE(exit.ok()) << exit.status().ToString();
+  EXPECT_EQ(exit->exit_status(), 4u);
+  for (int i = 0; i < 100 && log_text() != "hello\neof\n"; ++i) {
+    std::this_thread::sleep_for(20ms);  // the shim copies the output asynchronously
+  }
+  EXPECT_EQ(log_text(), "hello\neof\n");
+  close.set_container_id("nope");
+  EXPECT_EQ(Await<rt::CloseIOResponse>([&](auto d) { manager_->CloseIO("default", close, d); })
+                .status()
+                .code(),
+            Code::kNotFound);
+  EXPECT_TRUE(Delete("io").ok());
+}
+
+// Update through the manager changes the running container's cgroup: the new pids limit shows
+// in the task's metrics.
+TEST_P(TaskManagerTest, UpdateChangesTheCgroupLimits) {
+  Run("upd", {"sleep", "1000"});
+  auto pids_limit = [&]() -> uint64_t {
+    rt::MetricsRequest request;
+    request.add_filters("upd");
+    auto metrics =
+        Await<rt::MetricsResponse>([&](auto d) { manager_->Metrics("default", request, d); });
+    if (!metrics.ok() || metrics->metrics_size() != 1) return 0;
+    const auto& data = metrics->metrics(0).data();
+    if (data.type_url().find("cgroups.v2") != std::string::npos) {
+      io::containerd::cgroups::v2::Metrics v2;
+      return v2.ParseFromString(data.value()) ? v2.pids().limit() : 0;
+    }
+    io::containerd::cgroups::v1::Metrics v1;
+    return v1.ParseFromString(data.value()) ? v1.pids().limit() : 0;
+  };
+  EXPECT_NE(pids_limit(), 77u);
+  rt::UpdateTaskRequest update;
+  update.set_container_id("upd");
+  update.mutable_resources()->set_type_url(
+      "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+  update.mutable_resources()->set_value(R"({"pids":{"limit":77}})");
+  auto updated =
+      Await<rt::UpdateTaskResponse>([&](auto d) { manager_->Update("default", update, d); });
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(pids_limit(), 77u);
+  update.set_container_id("nope");
+  EXPECT_EQ(Await<rt::UpdateTaskResponse>([&](auto d) { manager_->Update("default", update, d); })
+                .status()
+                .code(),
+            Code::kNotFound);
+  ASSERT_TRUE(Kill("upd", SIGKILL).ok());
+  EXPECT_EQ(Wait("upd")->exit_status(), 137u);
+  EXPECT_TRUE(Delete("upd").ok());
+}
+
+// A shim found dead whose `delete` fails too: nothing tells how the task ended, so it is
+// reported exited with 255 (containerd's cleanupAfterDeadShim), and that status is kept.
+TEST_P(TaskManagerTest, DeadShimWhoseDeleteFailsIsReported255) {
+  Run("orphan", {"sleep", "1000"});
+  pid_t container = static_cast<pid_t>(Get("orphan")->pid());
+  ASSERT_GT(container, 0);
+  manager_.reset();
+  for (pid_t pid : testing::ProcessesMatching(config_.address)) ::kill(pid, SIGKILL);
+  ASSERT_TRUE(WaitNoShims());
+  // The recorded shim binary now refuses `delete`.
+  std::string failing_shim = tmp_->Join("failing-shim");
+  ASSERT_TRUE(
+      WriteFileAtomic(failing_shim, "#!/bin/sh\necho 'delete refused' >&2\nexit 1\n", 0755).ok());
+  BundlePaths paths = PathsFor(config_.state_dir, config_.root_dir, "default", "orphan");
+  ASSERT_TRUE(WriteFileAtomic(paths.ShimBinary(), failing_shim).ok());
+  StartManager();
+  auto lost = Wait("orphan");
+  ASSERT_TRUE(lost.ok()) << lost.status().ToString();
+  EXPECT_EQ(lost->exit_status(), 255u);
+  EXPECT_EQ(Get("orphan")->status(), rt::STOPPED);
+  EXPECT_EQ(Get("orphan")->exit_status(), 255u);
+  EXPECT_TRUE(HasEvent("/tasks/exit"));
+  // Kept across another restart (no second, different status is made up).
+  manager_.reset();
+  StartManager();
+  EXPECT_EQ(Wait("orphan")->exit_status(), 255u);
+  // The failed delete left the container running: clean it up as an operator would, then
+  // delete the task.
+  ::kill(container, SIGKILL);
+  for (const auto& ns_id : testing::RuncContainers(config_.runc_root)) {
+    std::string ns = ns_id.substr(0, ns_id.find('/'));
+    (void)RunCapture({"runc", "--root", config_.runc_root + "/" + ns, "delete", "--force",
+                      ns_id.substr(ns_id.find('/') + 1)});
+  }
+  auto deleted = Delete("orphan");
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->exit_status(), 255u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shims, TaskManagerTest,

@@ -240,14 +240,10 @@ Status FsSnapshotter::Remove(const std::string& key) {
     std::string renamed_from;
     Status status = store_->Write([&](MetadataStore::Txn& txn) -> Status {
       BERTH_ASSIGN_OR_RETURN(auto record, Require(txn, key));
-      std::string child;
-      BERTH_RETURN_IF_ERROR(txn.ForEach([&](const std::string& k, const SnapshotRecord& r) {
-        if (r.parent == key && child.empty()) child = k;
-        return Status::Ok();
-      }));
-      if (!child.empty()) {
+      BERTH_ASSIGN_OR_RETURN(auto child, txn.FirstChild(key));
+      if (child) {
         return Error(Code::kFailedPrecondition,
-                     "cannot remove snapshot \"{}\": snapshot \"{}\" is its child", key, child);
+                     "cannot remove snapshot \"{}\": snapshot \"{}\" is its child", key, *child);
       }
       BERTH_RETURN_IF_ERROR(txn.Delete(key));
       std::string from = SnapshotDir(record.id);

@@ -9,6 +9,9 @@ namespace {
 
 constexpr size_t kMapSize = size_t{1} << 30;  // virtual; the file grows with use
 constexpr char kNextIdKey[] = "next-id";
+// Set in "meta" once "children" holds every parent -> child pair (stores made before the index
+// existed get it built on open).
+constexpr char kChildrenIndexKey[] = "children-index";
 
 Status LmdbStatus(int rc, std::string_view what) {
   Code code = Code::kInternal;
@@ -69,17 +72,44 @@ Result<std::optional<SnapshotRecord>> MetadataStore::Txn::Get(const std::string&
 }
 
 Status MetadataStore::Txn::Put(const std::string& key, const SnapshotRecord& record) {
+  BERTH_ASSIGN_OR_RETURN(auto old, Get(key));
+  if (old && old->parent != record.parent) BERTH_RETURN_IF_ERROR(Unindex(old->parent, key));
   std::string data = Encode(record);
   MDB_val k = Val(key), v = Val(data);
   int rc = mdb_put(txn_, snapshots_, &k, &v, 0);
-  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "put");
+  if (rc != 0) return LmdbStatus(rc, "put");
+  return Index(record.parent, key);
 }
 
 Status MetadataStore::Txn::Delete(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(auto old, Get(key));
+  if (!old) return Error(Code::kNotFound, "snapshot \"{}\" not found", key);
   MDB_val k = Val(key);
   int rc = mdb_del(txn_, snapshots_, &k, nullptr);
-  if (rc == MDB_NOTFOUND) return Error(Code::kNotFound, "snapshot \"{}\" not found", key);
-  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "delete");
+  if (rc != 0) return LmdbStatus(rc, "delete");
+  return Unindex(old->parent, key);
+}
+
+Result<std::optional<std::string>> MetadataStore::Txn::FirstChild(const std::string& parent) {
+  MDB_val k = Val(parent), v;
+  int rc = mdb_get(txn_, children_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbStatus(rc, "get child");
+  return std::optional<std::string>(std::string(View(v)));
+}
+
+Status MetadataStore::Txn::Index(const std::string& parent, const std::string& child) {
+  if (parent.empty()) return Status::Ok();
+  MDB_val k = Val(parent), v = Val(child);
+  int rc = mdb_put(txn_, children_, &k, &v, MDB_NODUPDATA);
+  return rc == 0 || rc == MDB_KEYEXIST ? Status::Ok() : LmdbStatus(rc, "index child");
+}
+
+Status MetadataStore::Txn::Unindex(const std::string& parent, const std::string& child) {
+  if (parent.empty()) return Status::Ok();
+  MDB_val k = Val(parent), v = Val(child);
+  int rc = mdb_del(txn_, children_, &k, &v);
+  return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : LmdbStatus(rc, "unindex child");
 }
 
 Status MetadataStore::Txn::ForEach(
@@ -127,13 +157,33 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& pa
   if (rc != 0) return LmdbStatus(rc, "begin");
   rc = mdb_dbi_open(txn, "snapshots", MDB_CREATE, &store->snapshots_);
   if (rc == 0) rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &store->meta_);
+  if (rc == 0) rc = mdb_dbi_open(txn, "children", MDB_CREATE | MDB_DUPSORT, &store->children_);
   if (rc != 0) {
     mdb_txn_abort(txn);
     return LmdbStatus(rc, "open databases");
   }
+  Status indexed = store->BuildChildrenIndex(txn);
+  if (!indexed.ok()) {
+    mdb_txn_abort(txn);
+    return indexed;
+  }
   rc = mdb_txn_commit(txn);
   if (rc != 0) return LmdbStatus(rc, "commit");
   return store;
+}
+
+Status MetadataStore::BuildChildrenIndex(MDB_txn* raw) {
+  MDB_val k = Val(kChildrenIndexKey), v;
+  int rc = mdb_get(raw, meta_, &k, &v);
+  if (rc == 0) return Status::Ok();
+  if (rc != MDB_NOTFOUND) return LmdbStatus(rc, "get children index");
+  Txn txn(raw, snapshots_, meta_, children_);
+  BERTH_RETURN_IF_ERROR(txn.ForEach([&txn](const std::string& key, const SnapshotRecord& r) {
+    return txn.Index(r.parent, key);
+  }));
+  MDB_val done = Val("1");
+  rc = mdb_put(raw, meta_, &k, &done, 0);
+  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "put children index");
 }
 
 MetadataStore::~MetadataStore() {
@@ -147,7 +197,7 @@ Status MetadataStore::Run(bool write, const std::function<Status(Txn&)>& fn) {
   MDB_txn* raw = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &raw);
   if (rc != 0) return LmdbStatus(rc, "begin");
-  Txn txn(raw, snapshots_, meta_);
+  Txn txn(raw, snapshots_, meta_, children_);
   Status status = fn(txn);
   if (!status.ok() || !write) {
     mdb_txn_abort(raw);

@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "common/fs.h"
@@ -520,6 +522,332 @@ TEST_P(SnapshotterTest, ConcurrentPrepareAndCommit) {
       },
       {"kind==committed"}));
   EXPECT_EQ(count, 49);
+}
+
+TEST_P(SnapshotterTest, StatInsideWalkSeesWhatWalkSees) {
+  // containerd's StatInWalk: a Walk callback may call back into the snapshotter. More snapshots
+  // than one List batch (100) so that over IPC the Stat calls interleave with the stream.
+  Layer("base", "", [](const std::string& root) { Write(root + "/f", "x"); });
+  Layer("mid", "base", [](const std::string&) {});
+  SNAP_ASSERT_OK(s().View("look", "mid", {{"team", "red"}}).status());
+  for (int i = 0; i < 120; ++i) {
+    SNAP_ASSERT_OK(
+        s().Prepare("work-" + std::to_string(i), "base", {{"i", std::to_string(i)}}).status());
+  }
+  std::vector<std::string> walked;
+  Status status = s().Walk([&](const Info& info) {
+    walked.push_back(info.name);
+    auto stat = s().Stat(info.name);
+    if (!stat.ok()) return stat.status();
+    EXPECT_EQ(stat->name, info.name);
+    EXPECT_EQ(stat->parent, info.parent) << info.name;
+    EXPECT_EQ(stat->kind, info.kind) << info.name;
+    EXPECT_EQ(stat->labels, info.labels) << info.name;
+    EXPECT_EQ(stat->created_at, info.created_at) << info.name;
+    EXPECT_EQ(stat->updated_at, info.updated_at) << info.name;
+    // Stat of a snapshot the walk has not reached yet works as well.
+    auto other = s().Stat("work-119");
+    if (!other.ok()) return other.status();
+    EXPECT_EQ(other->kind, Kind::kActive);
+    return Status::Ok();
+  });
+  SNAP_ASSERT_OK(status);
+  EXPECT_EQ(walked.size(), 123u);
+  EXPECT_TRUE(std::is_sorted(walked.begin(), walked.end()));
+  EXPECT_NE(std::find(walked.begin(), walked.end(), "look"), walked.end());
+  EXPECT_NE(std::find(walked.begin(), walked.end(), "mid"), walked.end());
+}
+
+// The permission bits of `path` (not following a symlink), or -1.
+int ModeOf(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int>(st.st_mode & 07777);
+}
+
+TEST_P(SnapshotterTest, FreshSnapshotRootIs0755) {
+  // containerd's RootPermission: the root of a new snapshot is 0755 whatever the umask of the
+  // process that made it.
+  Layer("base", "", [](const std::string& root) { Write(root + "/f", "x"); });
+  mode_t old_umask = ::umask(077);
+  auto active = s().Prepare("active", "", {});
+  auto child = s().Prepare("child", "base", {});
+  auto view = s().View("view", "", {});
+  auto base_view = s().View("base-view", "base", {});
+  ::umask(old_umask);
+  for (auto* mounts : {&active, &child, &view, &base_view}) {
+    SNAP_ASSERT_OK(mounts->status());
+    SNAP_ASSIGN_OR_FAIL(MountGuard guard, MountAt(**mounts));
+    EXPECT_EQ(ModeOf(guard.target()), 0755) << MountToString((**mounts)[0]);
+    struct stat st;
+    ASSERT_EQ(::stat(guard.target().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u);
+    EXPECT_EQ(st.st_gid, 0u);
+    SNAP_ASSERT_OK(guard.Release());
+  }
+}
+
+// Moves directory `from` to `to` as mv(1) does: rename(2), or, where overlayfs refuses to rename
+// a directory of a lower layer (EXDEV without redirect_dir), a new directory with the same mode
+// that the entries (files only here) are renamed into, then rmdir of the old one.
+void MoveDir(const std::string& from, const std::string& to, bool overlay) {
+  if (::rename(from.c_str(), to.c_str()) == 0) return;
+  ASSERT_EQ(errno, EXDEV) << from;
+  ASSERT_TRUE(overlay) << "only overlayfs may refuse to rename a directory: " << from;
+  struct stat st;
+  ASSERT_EQ(::lstat(from.c_str(), &st), 0);
+  ASSERT_EQ(::mkdir(to.c_str(), st.st_mode & 07777), 0);
+  ASSERT_EQ(::chmod(to.c_str(), st.st_mode & 07777), 0);
+  SNAP_ASSIGN_OR_FAIL(UniqueFd dir, OpenDirectory(from));
+  SNAP_ASSIGN_OR_FAIL(auto names, ListDir(dir.get()));
+  for (const std::string& name : names) {
+    ASSERT_EQ(::rename((from + "/" + name).c_str(), (to + "/" + name).c_str()), 0) << name;
+  }
+  ASSERT_EQ(::rmdir(from.c_str()), 0);
+}
+
+TEST_P(SnapshotterTest, RenameDirectoryOfALowerLayer) {
+  // containerd's Rename: a directory that comes from the parent is renamed in the child, its
+  // old name is reused by a file, and a file in it is overwritten. The parent stays as it was.
+  const bool overlay = GetParam().name == kOverlayfs;
+  Layer("base", "", [](const std::string& root) {
+    ASSERT_EQ(::mkdir((root + "/dir1").c_str(), 0700), 0);
+    Write(root + "/dir1/f1", "f1");
+    Write(root + "/dir1/f2", "f2");
+    Write(root + "/somefiles", "something");
+  });
+  const std::string base_tree =
+      "dir1 40000 700 0:0\n"
+      "dir1/f1 100000 644 0:0 size=2 3f524cdc07a11d7c\n"
+      "dir1/f2 100000 644 0:0 size=2 e4ab4e3b1493d5a9\n"
+      "somefiles 100000 644 0:0 size=9 3fc9b689459d738f\n";
+  const std::string renamed_tree =
+      "dir1 100000 644 0:0 size=9 3fc9b689459d738f\n"
+      "dir2 40000 700 0:0\n"
+      "dir2/f1 100000 644 0:0 size=12 a2ce56fdfbc6033a\n"
+      "dir2/f2 100000 644 0:0 size=2 e4ab4e3b1493d5a9\n";
+  Layer("top", "base", [&](const std::string& root) {
+    MoveDir(root + "/dir1", root + "/dir2", overlay);
+    ASSERT_EQ(::rename((root + "/somefiles").c_str(), (root + "/dir1").c_str()), 0);
+    Write(root + "/dir2/f1", "f1-overwrite");
+    auto tree = testing::DescribeTree(root, {.mtimes = false});
+    SNAP_ASSERT_OK(tree.status());
+    EXPECT_EQ(*tree, renamed_tree);  // as seen while mounted
+  });
+  EXPECT_EQ(ViewTree("top"), renamed_tree);
+  EXPECT_EQ(ViewTree("base"), base_tree);
+  // A layer on top of the renamed one sees the same tree.
+  Layer("again", "top", [](const std::string&) {});
+  EXPECT_EQ(ViewTree("again"), renamed_tree);
+}
+
+// Overwrites the existing file `path` in place (open with O_TRUNC, no new inode), as a program
+// editing a file of a lower layer does.
+void Overwrite(const std::string& path, const std::string& data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  ASSERT_TRUE(fd) << path << ": " << std::strerror(errno);
+  ASSERT_EQ(::write(fd.get(), data.data(), data.size()), static_cast<ssize_t>(data.size()));
+}
+
+TEST_P(SnapshotterTest, FileContentAndModeUpdatesAcrossLayers) {
+  // containerd's LayerFileupdate: files of a lower layer are rewritten in place and chmod'ed in
+  // the layers above; each committed layer shows its own version and leaves the lower ones be.
+  Layer("l1", "", [](const std::string& root) {
+    SNAP_ASSERT_OK(MakeDirs(root + "/etc", 0755));
+    SNAP_ASSERT_OK(MakeDirs(root + "/bin", 0755));
+    Write(root + "/etc/hosts", "mydomain 10.0.0.1");
+    Write(root + "/etc/profile", "PATH=/usr/bin");
+    Write(root + "/bin/run", "#!/bin/sh", 0755);
+  });
+  Layer("l2", "l1", [](const std::string& root) {
+    Overwrite(root + "/etc/hosts", "mydomain 10.0.0.2");           // content only
+    ASSERT_EQ(::chmod((root + "/etc/profile").c_str(), 0600), 0);  // mode only
+    ASSERT_EQ(::chmod((root + "/bin/run").c_str(), 04755), 0);     // setuid
+    Write(root + "/etc/new", "new", 0600);
+  });
+  Layer("l3", "l2", [](const std::string& root) {
+    Overwrite(root + "/etc/hosts", "mydomain 10.0.0.120");  // content and mode
+    ASSERT_EQ(::chmod((root + "/etc/hosts").c_str(), 0640), 0);
+    Overwrite(root + "/etc/profile", "PATH=/bin");  // keeps l2's mode
+    ASSERT_EQ(::chmod((root + "/etc/new").c_str(), 0644), 0);
+  });
+  EXPECT_EQ(ViewTree("l1"),
+            "bin 40000 755 0:0\n"
+            "bin/run 100000 755 0:0 size=9 3af71adb278ad4af\n"
+            "etc 40000 755 0:0\n"
+            "etc/hosts 100000 644 0:0 size=17 083397e540d9224a\n"
+            "etc/profile 100000 644 0:0 size=13 d1ca91982b28fe08\n");
+  EXPECT_EQ(ViewTree("l2"),
+            "bin 40000 755 0:0\n"
+            "bin/run 100000 4755 0:0 size=9 3af71adb278ad4af\n"
+            "etc 40000 755 0:0\n"
+            "etc/hosts 100000 644 0:0 size=17 ae9dae1a126afc77\n"
+            "etc/new 100000 600 0:0 size=3 11507a0e2f5e69d5\n"
+            "etc/profile 100000 600 0:0 size=13 d1ca91982b28fe08\n");
+  const std::string l3 =
+      "bin 40000 755 0:0\n"
+      "bin/run 100000 4755 0:0 size=9 3af71adb278ad4af\n"
+      "etc 40000 755 0:0\n"
+      "etc/hosts 100000 640 0:0 size=19 e120d0150143673c\n"
+      "etc/new 100000 644 0:0 size=3 11507a0e2f5e69d5\n"
+      "etc/profile 100000 600 0:0 size=9 739c2820094af233\n";
+  EXPECT_EQ(ViewTree("l3"), l3);
+  // An active snapshot on l3 starts from the same tree.
+  SNAP_ASSIGN_OR_FAIL(auto mounts, s().Prepare("work", "l3", {}));
+  SNAP_ASSIGN_OR_FAIL(MountGuard guard, MountAt(mounts));
+  auto tree = testing::DescribeTree(guard.target(), {.mtimes = false});
+  SNAP_ASSERT_OK(guard.Release());
+  SNAP_ASSERT_OK(tree.status());
+  EXPECT_EQ(*tree, l3);
+}
+
+TEST_P(SnapshotterTest, RemovingADirectoryOfALowerLayerHidesIt) {
+  // containerd's RemoveDirectoryInLowerLayer: a directory of the parent removed in the child is
+  // gone from the child's tree (overlayfs: a whiteout), one removed and made again holds only
+  // the new entries (overlayfs: an opaque directory), and a layer further up that makes the
+  // directory again does not bring the old entries back.
+  const bool overlay = GetParam().name == kOverlayfs;
+  Layer("l1", "", [](const std::string& root) {
+    SNAP_ASSERT_OK(MakeDirs(root + "/lib/sub", 0755));
+    Write(root + "/lib/a", "a");
+    Write(root + "/lib/sub/b", "b");
+    SNAP_ASSERT_OK(MakeDirs(root + "/lib2", 0755));
+    Write(root + "/lib2/a", "a");
+    Write(root + "/keep", "keep");
+  });
+  Layer("l2", "l1", [](const std::string& root) {
+    SNAP_ASSERT_OK(RemoveAll(root + "/lib"));
+    SNAP_ASSERT_OK(RemoveAll(root + "/lib2"));
+    ASSERT_EQ(::mkdir((root + "/lib2").c_str(), 0700), 0);
+    Write(root + "/lib2/new", "new");
+    EXPECT_FALSE(Exists(root + "/lib"));
+    EXPECT_FALSE(Exists(root + "/lib2/a"));
+  });
+  Layer("l3", "l2", [](const std::string& root) {
+    ASSERT_EQ(::mkdir((root + "/lib").c_str(), 0750), 0);
+    Write(root + "/lib/c", "c");
+  });
+  EXPECT_EQ(ViewTree("l1"),
+            "keep 100000 644 0:0 size=4 6ca7ea2feefc88ec\n"
+            "lib 40000 755 0:0\n"
+            "lib/a 100000 644 0:0 size=1 ca978112ca1bbdca\n"
+            "lib/sub 40000 755 0:0\n"
+            "lib/sub/b 100000 644 0:0 size=1 3e23e8160039594a\n"
+            "lib2 40000 755 0:0\n"
+            "lib2/a 100000 644 0:0 size=1 ca978112ca1bbdca\n");
+  EXPECT_EQ(ViewTree("l2"),
+            "keep 100000 644 0:0 size=4 6ca7ea2feefc88ec\n"
+            "lib2 40000 700 0:0\n"
+            "lib2/new 100000 644 0:0 size=3 11507a0e2f5e69d5\n");
+  const std::string l3 =
+      "keep 100000 644 0:0 size=4 6ca7ea2feefc88ec\n"
+      "lib 40000 750 0:0\n"
+      "lib/c 100000 644 0:0 size=1 2e7d2c03a9507ae2\n"
+      "lib2 40000 700 0:0\n"
+      "lib2/new 100000 644 0:0 size=3 11507a0e2f5e69d5\n";
+  EXPECT_EQ(ViewTree("l3"), l3);
+  Layer("l4", "l3", [](const std::string&) {});
+  EXPECT_EQ(ViewTree("l4"), l3);
+  if (!overlay) return;
+  // What l2 committed, as overlayfs keeps it: a whiteout for lib, an opaque lib2.
+  SNAP_ASSIGN_OR_FAIL(auto view, s().View("raw", "l2", {}));
+  std::vector<std::string> lowers = OverlayLowerDirs(view[0]);
+  ASSERT_EQ(lowers.size(), 2u) << MountToString(view[0]);
+  SNAP_ASSIGN_OR_FAIL(std::string raw, testing::DescribeTree(lowers[0], {.mtimes = false}));
+  EXPECT_EQ(raw,
+            "lib 20000 0 0:0 dev=0,0\n"
+            "lib2 40000 700 0:0 trusted.overlay.opaque=y\n"
+            "lib2/new 100000 644 0:0 size=3 11507a0e2f5e69d5\n");
+}
+
+TEST_P(SnapshotterTest, DirectoryPermissionsSurviveCommit) {
+  // containerd's DirectoryPermissionOnCommit: directories keep their mode (special bits too) and
+  // owner through commit, and through the copy-up when a child layer writes into them.
+  Layer("l1", "", [](const std::string& root) {
+    const std::pair<const char*, mode_t> dirs[] = {
+        {"/private", 0700}, {"/tmp", 01777}, {"/shared", 02775}, {"/readonly", 0500}};
+    for (const auto& [name, mode] : dirs) {
+      ASSERT_EQ(::mkdir((root + name).c_str(), 0700), 0) << name;
+      ASSERT_EQ(::chmod((root + name).c_str(), mode), 0) << name;
+    }
+    ASSERT_EQ(::chown((root + "/private").c_str(), 1, 1), 0);
+    ASSERT_EQ(::chown((root + "/shared").c_str(), 0, 50), 0);
+    ASSERT_EQ(::chmod((root + "/shared").c_str(), 02775), 0);  // after chown, to be sure
+    SNAP_ASSERT_OK(MakeDirs(root + "/nested/deeper", 0755));
+    ASSERT_EQ(::chmod((root + "/nested/deeper").c_str(), 0711), 0);
+    ASSERT_EQ(::chown((root + "/nested").c_str(), 1000, 1000), 0);
+  });
+  const std::string l1 =
+      "nested 40000 755 1000:1000\n"
+      "nested/deeper 40000 711 0:0\n"
+      "private 40000 700 1:1\n"
+      "readonly 40000 500 0:0\n"
+      "shared 40000 2775 0:50\n"
+      "tmp 40000 1777 0:0\n";
+  EXPECT_EQ(ViewTree("l1"), l1);
+  Layer("l2", "l1", [](const std::string& root) {
+    for (const char* dir : {"/private", "/tmp", "/shared", "/readonly", "/nested/deeper"}) {
+      Write(root + dir + "/f", "x");
+    }
+    ASSERT_EQ(::mkdir((root + "/shared/sub").c_str(), 0755), 0);  // inherits setgid and gid
+  });
+  EXPECT_EQ(ViewTree("l2"),
+            "nested 40000 755 1000:1000\n"
+            "nested/deeper 40000 711 0:0\n"
+            "nested/deeper/f 100000 644 0:0 size=1 2d711642b726b044\n"
+            "private 40000 700 1:1\n"
+            "private/f 100000 644 0:0 size=1 2d711642b726b044\n"
+            "readonly 40000 500 0:0\n"
+            "readonly/f 100000 644 0:0 size=1 2d711642b726b044\n"
+            "shared 40000 2775 0:50\n"
+            "shared/f 100000 644 0:50 size=1 2d711642b726b044\n"
+            "shared/sub 40000 2755 0:50\n"
+            "tmp 40000 1777 0:0\n"
+            "tmp/f 100000 644 0:0 size=1 2d711642b726b044\n");
+  EXPECT_EQ(ViewTree("l1"), l1);
+}
+
+TEST_P(SnapshotterTest, ChownOfALowerFileInAnUpperLayer) {
+  // containerd's Chown: a child layer changes the owner of files of its parent (overlayfs copies
+  // them up). The child shows the new owners with the content, mode and xattrs of the parent's
+  // files; chown clears setuid/setgid of a regular file as it does anywhere; the parent keeps
+  // the old owners.
+  Layer("l1", "", [](const std::string& root) {
+    Write(root + "/file", "x");
+    ASSERT_EQ(::setxattr((root + "/file").c_str(), "user.note", "kept", 4, 0), 0);
+    Write(root + "/suid", "x", 0755);
+    ASSERT_EQ(::chmod((root + "/suid").c_str(), 06755), 0);
+    SNAP_ASSERT_OK(MakeDirs(root + "/dir", 0750));
+    Write(root + "/dir/inner", "x");
+    ASSERT_EQ(::chown((root + "/dir/inner").c_str(), 1000, 1000), 0);
+    ASSERT_EQ(::symlink("file", (root + "/link").c_str()), 0);
+  });
+  const std::string l1 =
+      "dir 40000 750 0:0\n"
+      "dir/inner 100000 644 1000:1000 size=1 2d711642b726b044\n"
+      "file 100000 644 0:0 size=1 2d711642b726b044 user.note=kept\n"
+      "link 120000 777 0:0 -> file\n"
+      "suid 100000 6755 0:0 size=1 2d711642b726b044\n";
+  Layer("l2", "l1", [](const std::string& root) {
+    ASSERT_EQ(::chown((root + "/file").c_str(), 1001, 1002), 0);
+    ASSERT_EQ(::chown((root + "/suid").c_str(), 2, 2), 0);
+    ASSERT_EQ(::chown((root + "/dir").c_str(), 5, 6), 0);  // the directory only
+    ASSERT_EQ(::lchown((root + "/link").c_str(), 7, 8), 0);
+  });
+  const std::string l2 =
+      "dir 40000 750 5:6\n"
+      "dir/inner 100000 644 1000:1000 size=1 2d711642b726b044\n"
+      "file 100000 644 1001:1002 size=1 2d711642b726b044 user.note=kept\n"
+      "link 120000 777 7:8 -> file\n"
+      "suid 100000 755 2:2 size=1 2d711642b726b044\n";
+  EXPECT_EQ(ViewTree("l2"), l2);
+  EXPECT_EQ(ViewTree("l1"), l1);
+  // And once more on top of the copy: back to root.
+  Layer("l3", "l2",
+        [](const std::string& root) { ASSERT_EQ(::chown((root + "/file").c_str(), 0, 0), 0); });
+  std::string l3 = l2;
+  l3.replace(l3.find("file 100000 644 1001:1002"), 25, "file 100000 644 0:0");
+  EXPECT_EQ(ViewTree("l3"), l3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SnapshotterTest,

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -113,6 +114,9 @@ class BundleE2eTest : public ::testing::Test {
     CleanUp(state, dir_->path());
     berthd_.reset();
     CleanUp(state, dir_->path());
+    // `runc --root <state>/runc/default list` above recreates the state dir berthd_ removed.
+    std::error_code ignored;
+    std::filesystem::remove_all(std::filesystem::path(state).parent_path(), ignored);
     (void)RunCapture({"sh", "-c",
                       "for d in /sys/fs/cgroup" + cgroup_parent + " /sys/fs/cgroup/*" +
                           cgroup_parent + "; do [ -d \"$d\" ] && find \"$d\" -depth -type d " +
@@ -255,6 +259,116 @@ TEST_F(BundleE2eTest, PackedEditedBundleRunsWithTheEdit) {
   EXPECT_NE(missing.out.find("config.json"), std::string::npos) << missing.out;
 }
 
+// config.json's process becomes the packed image's config the way docker and containerd read
+// it: process.args (a whole argv) is Cmd and clears the base image's Entrypoint; env, cwd and
+// user (uid:gid) are Env, WorkingDir and User.
+TEST_F(BundleE2eTest, PackedImageConfigIsTheBundleProcess) {
+  // A base image with an Entrypoint, which would otherwise run in front of Cmd.
+  auto made = Ctl({"run", "--cgroup-parent", CgroupParent(), kBusybox, "base", "true"});
+  ASSERT_EQ(made.code, 0) << made.out;
+  json base = CtlJson(
+      {"commit", "--change", "ENTRYPOINT [\"/bin/false\"]", "base", "example.com/entry:v1"});
+  ASSERT_TRUE(base.is_object());
+  EXPECT_EQ(Ctl({"rm", "base"}).code, 0);
+  json base_info = CtlJson({"image", "inspect", "example.com/entry:v1"});
+  ASSERT_EQ(base_info["config"]["config"]["Entrypoint"], json({"/bin/false"})) << base_info.dump();
+
+  std::string bundle = dir_->Join("bundle");
+  auto extracted = Ctl({"bundle", "extract", "example.com/entry:v1", bundle});
+  ASSERT_EQ(extracted.code, 0) << extracted.out;
+  auto spec = json::parse(FileText(bundle + "/config.json"), nullptr, false);
+  ASSERT_TRUE(spec.is_object());
+  EXPECT_EQ(spec["process"]["args"], json({"/bin/false", "/bin/sh"}));  // Entrypoint + Cmd
+  spec["process"]["args"] = {"sh", "-c", "id -u; id -g; pwd; echo \"$PACKED\""};
+  spec["process"]["env"].push_back("PACKED=yes");
+  spec["process"]["cwd"] = "/tmp";
+  spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+  ASSERT_TRUE(WriteFileAtomic(bundle + "/config.json", spec.dump()).ok());
+
+  json packed = CtlJson(
+      {"bundle", "pack", "--base", "example.com/entry:v1", bundle, "example.com/packed:user"});
+  ASSERT_TRUE(packed.is_object());
+  json info = CtlJson({"image", "inspect", "example.com/packed:user"});
+  ASSERT_TRUE(info.is_object());
+  EXPECT_EQ(info["manifest_descriptor"]["digest"], packed["digest"]) << packed.dump();
+  const json& config = info["config"]["config"];
+  EXPECT_EQ(config["User"], "1000:1000") << config.dump();
+  EXPECT_EQ(config["Cmd"], spec["process"]["args"]) << config.dump();
+  EXPECT_TRUE(!config.contains("Entrypoint") || config["Entrypoint"].is_null()) << config.dump();
+  EXPECT_EQ(config["Env"], spec["process"]["env"]) << config.dump();
+  EXPECT_EQ(config["WorkingDir"], "/tmp") << config.dump();
+
+  auto ran = Run("example.com/packed:user", "packed-user", {});
+  EXPECT_EQ(ran.code, 0) << ran.out;
+  EXPECT_EQ(ran.out, "1000\n1000\n/tmp\nyes\n");
+  // A command given to run replaces Cmd and runs as the image's user, with no Entrypoint before it.
+  auto id = Run("example.com/packed:user", "packed-id", {"id", "-u"});
+  EXPECT_EQ(id.code, 0) << id.out;
+  EXPECT_EQ(id.out, "1000\n");
+}
+
+// A packed image is complete in the content store: `image export` writes an OCI archive and
+// `image push` uploads it to a registry, and skopeo reads both with the bundle's process.
+TEST_F(BundleE2eTest, PackedImageExportsAndPushes) {
+  auto registry = client::testing::TestRegistry::Start();
+  ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+  std::string bundle = dir_->Join("bundle");
+  auto extracted = Ctl({"bundle", "extract", kBusybox, bundle});
+  ASSERT_EQ(extracted.code, 0) << extracted.out;
+  ASSERT_TRUE(WriteFileAtomic(bundle + "/rootfs/etc/packed", "packed\n").ok());
+  auto spec = json::parse(FileText(bundle + "/config.json"), nullptr, false);
+  ASSERT_TRUE(spec.is_object());
+  spec["process"]["args"] = {"cat", "/etc/packed"};
+  spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+  ASSERT_TRUE(WriteFileAtomic(bundle + "/config.json", spec.dump()).ok());
+  std::string ref = (*registry)->host() + "/berth/packed:v1";
+  json packed = CtlJson({"bundle", "pack", "--base", kBusybox, bundle, ref});
+  ASSERT_TRUE(packed.is_object());
+  json base = CtlJson({"image", "inspect", kBusybox});
+  size_t layers = base["manifest"]["layers"].size() + 1;
+
+  // The export: an OCI archive skopeo reads, with every layer and the config.
+  std::string archive = dir_->Join("packed.tar");
+  auto exported = Ctl({"image", "export", archive, ref});
+  ASSERT_EQ(exported.code, 0) << exported.out;
+  auto local = RunCapture({"skopeo", "inspect", "oci-archive:" + archive});
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  json local_info = json::parse(*local, nullptr, false);
+  EXPECT_EQ(local_info["Digest"], packed["digest"]) << *local;
+  ASSERT_EQ(local_info["Layers"].size(), layers) << *local;
+  EXPECT_EQ(local_info["Layers"].back(), packed["layer"]);
+  auto local_config = RunCapture({"skopeo", "inspect", "--config", "oci-archive:" + archive});
+  ASSERT_TRUE(local_config.ok()) << local_config.status().ToString();
+  json local_cfg = json::parse(*local_config, nullptr, false);
+  EXPECT_EQ(local_cfg["config"]["User"], "1000:1000") << *local_config;
+  EXPECT_EQ(local_cfg["rootfs"]["diff_ids"].back(), packed["diff_id"]) << *local_config;
+
+  // The push: the registry serves the same manifest, which skopeo accepts.
+  json pushed = CtlJson({"image", "push", "--plain-http", ref});
+  ASSERT_TRUE(pushed.is_object());
+  EXPECT_EQ(pushed["digest"], packed["digest"]);
+  auto remote = RunCapture({"skopeo", "inspect", "--tls-verify=false", "docker://" + ref});
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+  json remote_info = json::parse(*remote, nullptr, false);
+  EXPECT_EQ(remote_info["Digest"], packed["digest"]) << *remote;
+  ASSERT_EQ(remote_info["Layers"].size(), layers) << *remote;
+  EXPECT_EQ(remote_info["Layers"].back(), packed["layer"]);
+  auto remote_config =
+      RunCapture({"skopeo", "inspect", "--config", "--tls-verify=false", "docker://" + ref});
+  ASSERT_TRUE(remote_config.ok()) << remote_config.status().ToString();
+  json remote_cfg = json::parse(*remote_config, nullptr, false);
+  EXPECT_EQ(remote_cfg, local_cfg);
+  EXPECT_EQ(remote_cfg["config"]["Cmd"], json({"cat", "/etc/packed"})) << *remote_config;
+
+  // Pulled into a fresh root: the same manifest, unpacked to the same snapshot.
+  auto fresh = BerthSystem::Start();
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  auto pulled = (*fresh)->CtlJson({"image", "pull", "--plain-http", ref});
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ((*pulled)["digest"], packed["digest"]);
+  EXPECT_EQ((*pulled)["snapshot"], packed["snapshot"]);
+}
+
 // Files of the image that `commit` changed, seen from inside a container.
 const char kCheck[] =
     "cat /data/new.txt; stat -c '%a' /etc/passwd; ls /etc/group 2>&1; ls /bin/vi 2>&1; "
@@ -353,6 +467,69 @@ TEST_F(BundleE2eTest, CommitRunningContainerPushPullAndOtherTools) {
   EXPECT_NE(::lstat((*rootfs + "/bin/vi").c_str(), &st), 0);
   ASSERT_EQ(::lstat((*rootfs + "/etc/passwd").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+// `commit --no-pause` reads a running container's snapshot without pausing its task: no
+// /tasks/paused or /tasks/resumed event, the task stays RUNNING; the default commit pauses and
+// resumes it.
+TEST_F(BundleE2eTest, CommitNoPauseLeavesTheTaskRunning) {
+  auto started = Ctl({"run", "-d", "--cgroup-parent", CgroupParent(), kBusybox, "writer", "sh",
+                      "-c", "echo live > /live && touch /tmp/ready && exec sleep 1000"});
+  ASSERT_EQ(started.code, 0) << started.out;
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    ready = Ctl({"task", "exec", "--exec-id", fmt::format("probe{}", i), "writer", "test", "-e",
+                 "/tmp/ready"})
+                .code == 0;
+    if (!ready) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(ready);
+  // The topics of the task events of "writer" so far, in order (from the events replay).
+  auto task_topics = [&] {
+    auto events = RunBoth({"timeout", "3", BuildPath("cli/berthctl"), "--state", berthd_->state(),
+                           "--format", "json", "events", "--since", "0"});
+    std::vector<std::string> topics;
+    std::istringstream lines(events.out);
+    for (std::string line; std::getline(lines, line);) {
+      json e = json::parse(line, nullptr, false);
+      if (!e.is_object() || !e.value("topic", "").starts_with("/tasks/")) continue;
+      const json& event = e.contains("event") ? e["event"] : json::object();
+      std::string id = event.value("containerId", event.value("container_id", ""));
+      if (id == "writer") topics.push_back(e["topic"]);
+    }
+    return topics;
+  };
+  auto count = [](const std::vector<std::string>& topics, const std::string& topic) {
+    return std::count(topics.begin(), topics.end(), topic);
+  };
+  auto before = task_topics();
+  ASSERT_EQ(count(before, "/tasks/start"), 1) << json(before).dump();  // the replay works
+  EXPECT_EQ(count(before, "/tasks/paused"), 0) << json(before).dump();
+
+  json unpaused = CtlJson({"commit", "--no-pause", "writer", "example.com/nopause:v1"});
+  ASSERT_TRUE(unpaused.is_object());
+  auto after = task_topics();
+  EXPECT_EQ(count(after, "/tasks/paused"), 0) << json(after).dump();
+  EXPECT_EQ(count(after, "/tasks/resumed"), 0) << json(after).dump();
+  json tasks = CtlJson({"task", "ls"});
+  ASSERT_EQ(tasks.size(), 1u) << tasks.dump();
+  EXPECT_EQ(tasks[0].value("status", ""), "RUNNING") << tasks.dump();
+  EXPECT_EQ(Run("example.com/nopause:v1", "reader1", {"cat", "/live"}).out, "live\n");
+
+  // The default commit: paused while the snapshot is read, then resumed.
+  json paused = CtlJson({"commit", "writer", "example.com/paused:v1"});
+  ASSERT_TRUE(paused.is_object());
+  auto last = task_topics();
+  auto pause_at = std::find(last.begin(), last.end(), "/tasks/paused");
+  EXPECT_NE(pause_at, last.end()) << json(last).dump();
+  EXPECT_EQ(count(last, "/tasks/paused"), 1) << json(last).dump();
+  EXPECT_EQ(std::count(pause_at, last.end(), "/tasks/resumed"), 1) << json(last).dump();
+  tasks = CtlJson({"task", "ls"});
+  ASSERT_EQ(tasks.size(), 1u) << tasks.dump();
+  EXPECT_EQ(tasks[0].value("status", ""), "RUNNING") << tasks.dump();
+  EXPECT_EQ(Run("example.com/paused:v1", "reader2", {"cat", "/live"}).out, "live\n");
+  auto killed = Ctl({"rm", "--force", "writer"});
+  EXPECT_EQ(killed.code, 0) << killed.out;
 }
 
 }  // namespace

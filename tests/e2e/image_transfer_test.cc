@@ -122,6 +122,71 @@ TEST_F(ImageTransferTest, TlsRegistryWithBasicAuth) {
   EXPECT_EQ((*back)["snapshot"], (*original)["snapshot"]);
 }
 
+// A registry whose CA is in the system store (no `ca =` in a hosts.toml, no --hosts-dir): each
+// berthctl runs in a private mount namespace where a CA bundle holding the host's CAs and the
+// test's CA is bind-mounted over /etc/ssl/certs/ca-certificates.crt (libcurl's default bundle).
+TEST_F(ImageTransferTest, RegistryTrustedThroughTheSystemCaStore) {
+  constexpr char kSystemBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+  auto system_cas = ReadFile(kSystemBundle);
+  ASSERT_TRUE(system_cas.ok()) << system_cas.status().ToString();
+  auto secure = TestRegistry::Start({.tls = true});
+  ASSERT_TRUE(secure.ok()) << secure.status().ToString();
+  auto test_ca = ReadFile((*secure)->tls().ca_cert);
+  ASSERT_TRUE(test_ca.ok()) << test_ca.status().ToString();
+  std::string bundle = dir_->Join("ca-certificates.crt");
+  ASSERT_TRUE(WriteFileAtomic(bundle, *system_cas + "\n" + *test_ca).ok());
+  // berthctl `args` with the test's CA in the system store (in its mount namespace only).
+  auto trusting = [&](BerthSystem& system, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" " + std::string(kSystemBundle) + " && exec \"$@\"",
+        bundle};
+    auto ctl = system.CtlArgs(args);
+    argv.insert(argv.end(), ctl.begin(), ctl.end());
+    return RunCapture(argv, {}, std::chrono::seconds(120));
+  };
+
+  auto original = Pull(*system_, Ref("berth/busybox:latest"));
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  std::string dest = (*secure)->host() + "/system-ca/busybox:1";
+  auto untrusted_push = system_->Ctl({"image", "push", dest, Ref("berth/busybox:latest")});
+  ASSERT_FALSE(untrusted_push.ok());
+  EXPECT_NE(untrusted_push.status().message().find("TLS certificate not trusted"),
+            std::string::npos)
+      << untrusted_push.status().message();
+  auto pushed =
+      trusting(*system_, {"--format", "json", "image", "push", dest, Ref("berth/busybox:latest")});
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(nlohmann::json::parse(*pushed, nullptr, false)["digest"], (*original)["digest"])
+      << *pushed;
+
+  // The pull in a fresh root: refused without the CA in the store, done with it.
+  auto fresh = BerthSystem::Start();
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  auto untrusted = Pull(**fresh, dest, {});
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.status().message().find("TLS certificate not trusted"), std::string::npos)
+      << untrusted.status().message();
+  auto nothing = (*fresh)->CtlJson({"image", "ls"});
+  ASSERT_TRUE(nothing.ok()) << nothing.status().ToString();
+  EXPECT_TRUE(nothing->empty()) << nothing->dump();
+  auto pulled = trusting(**fresh, {"--format", "json", "image", "pull", dest});
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  auto back = nlohmann::json::parse(*pulled, nullptr, false);
+  EXPECT_EQ(back["digest"], (*original)["digest"]) << *pulled;
+  EXPECT_EQ(back["snapshot"], (*original)["snapshot"]) << *pulled;
+  // The bind mount lived only in berthctl's namespace.
+  auto mounts = ReadFile("/proc/self/mountinfo");
+  ASSERT_TRUE(mounts.ok());
+  EXPECT_EQ(mounts->find(bundle), std::string::npos);
+  EXPECT_EQ(mounts->find(std::string(" ") + kSystemBundle + " "), std::string::npos);
+}
+
 TEST_F(ImageTransferTest, ExportImportIntoFreshRoot) {
   auto layered = Pull(*system_, Ref("berth/layered:latest"));
   ASSERT_TRUE(layered.ok()) << layered.status().ToString();

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 #include <regex>
 #include <sstream>
 
@@ -206,6 +209,107 @@ TEST_F(MetricsE2eTest, PromtoolAcceptsTheOutputAndNumbersFollowPullAndRun) {
   auto direct = berthd_->Berthctl({"metrics", "--service", "content"});
   ASSERT_TRUE(direct.ok()) << direct.status().ToString();
   EXPECT_GT(Value(*direct, "berth_content_ingested_bytes_total"), 500000) << *direct;
+}
+
+// Garbage collection after an image removal: the runs and removed objects are counted by
+// berth-metadata, the bytes freed where the data lived (content's deleted bytes, the drop of the
+// snapshot sizes), see services/metadata/gc_metrics.h.
+TEST_F(MetricsE2eTest, GcCountersAndFreedBytesFollowAnImageRemoval) {
+  std::string ref = registry_->host() + "/berth/busybox:latest";
+  ASSERT_TRUE(berthd_->Berthctl({"image", "pull", "--plain-http", ref}).ok());
+  std::string before = Scrape();
+  const std::vector<std::string> metadata = {"berth_service=\"metadata\""};
+  const std::vector<std::string> content = {"berth_service=\"content\""};
+  double snapshot_bytes = Sum(before, "berth_snapshot_bytes", {"snapshotter=\"overlayfs\""});
+  ASSERT_GT(snapshot_bytes, 500000) << before;
+
+  auto removed = berthd_->Berthctl({"image", "rm", ref});
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  auto collected = berthd_->Berthctl({"gc"});
+  ASSERT_TRUE(collected.ok()) << collected.status().ToString();
+  std::string after = Scrape();
+
+  EXPECT_GT(Sum(after, "berth_gc_runs_total", metadata),
+            Sum(before, "berth_gc_runs_total", metadata))
+      << after;
+  // The index or manifest, the config and the layer at least; and the layer's snapshot.
+  EXPECT_GE(
+      Sum(after, "berth_gc_removed_total", {"berth_service=\"metadata\"", "kind=\"content\""}) -
+          Sum(before, "berth_gc_removed_total", {"berth_service=\"metadata\"", "kind=\"content\""}),
+      3)
+      << after;
+  EXPECT_GE(
+      Sum(after, "berth_gc_removed_total", {"berth_service=\"metadata\"", "kind=\"snapshot\""}) -
+          Sum(before, "berth_gc_removed_total",
+              {"berth_service=\"metadata\"", "kind=\"snapshot\""}),
+      1)
+      << after;
+  // busybox-static's layer is about a megabyte compressed: its bytes are freed.
+  EXPECT_GT(Sum(after, "berth_content_deleted_bytes_total", content) -
+                Sum(before, "berth_content_deleted_bytes_total", content),
+            500000)
+      << after;
+  EXPECT_LT(Sum(after, "berth_snapshot_bytes", {"snapshotter=\"overlayfs\""}), snapshot_bytes / 2)
+      << after;
+}
+
+// A process of a task killed by the kernel for going over the task's memory limit raises the
+// task's OOM counter (the task itself lives on: only its memory hog died).
+TEST_F(MetricsE2eTest, AnOomKillRaisesTheTasksOomCounter) {
+  std::string ref = registry_->host() + "/berth/busybox:latest";
+  ASSERT_TRUE(berthd_->Berthctl({"image", "pull", "--plain-http", ref}).ok());
+  // `tail` keeps the last line of /dev/zero, which never ends: it grows until the OOM killer
+  // stops it, then the shell sleeps on.
+  auto ran = berthd_->Berthctl({"run", "-d", "--cgroup-parent", CgroupParent(), "--memory-limit",
+                                "64m", ref, "metrics-task", "sh", "-c",
+                                "head -c 400000000 /dev/zero | tail; sleep 60"});
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  std::string task = "{berth_service=\"runtime\",namespace=\"default\",id=\"metrics-task\"}";
+  double oom_kills = 0;
+  std::string text;
+  for (int i = 0; i < 100 && oom_kills < 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    text = Scrape();
+    oom_kills = Value(text, "berth_task_oom_kills_total" + task);
+  }
+  EXPECT_GE(oom_kills, 1) << text;
+  EXPECT_EQ(Value(text,
+                  "berth_tasks{berth_service=\"runtime\",namespace=\"default\","
+                  "status=\"running\"}"),
+            1)
+      << text;
+}
+
+// `berthctl info`: versions, root and state, every service, the snapshotters and disk use.
+TEST_F(MetricsE2eTest, InfoReportsVersionsPathsServicesSnapshottersAndDiskUse) {
+  std::string ref = registry_->host() + "/berth/busybox:latest";
+  ASSERT_TRUE(berthd_->Berthctl({"image", "pull", "--plain-http", ref}).ok());
+  auto out = berthd_->Berthctl({"--format", "json", "info"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  auto info = nlohmann::json::parse(*out, nullptr, false);
+  ASSERT_FALSE(info.is_discarded()) << *out;
+  EXPECT_FALSE(info["client"]["version"].get<std::string>().empty()) << *out;
+  EXPECT_EQ(info["server"]["version"], info["client"]["version"]) << *out;
+  EXPECT_EQ(info["server"]["pid"].get<uint32_t>(), static_cast<uint32_t>(berthd_->pid()));
+  EXPECT_EQ(info["root"], berthd_->root());
+  EXPECT_EQ(info["state"], berthd_->state());
+  std::set<std::string> running;
+  for (const auto& s : info["services"]) {
+    if (s["state"] == "running") running.insert(s["name"].get<std::string>());
+  }
+  EXPECT_EQ(running, (std::set<std::string>{"content", "snapshot", "metadata", "runtime"})) << *out;
+  std::set<std::string> snapshotters;
+  for (const auto& s : info["snapshotters"]) snapshotters.insert(s["name"].get<std::string>());
+  EXPECT_TRUE(snapshotters.contains("overlayfs") && snapshotters.contains("native")) << *out;
+  EXPECT_GE(info["disk"]["content"]["blobs"].get<double>(), 3) << *out;
+  EXPECT_GT(info["disk"]["content"]["bytes"].get<double>(), 500000) << *out;
+  EXPECT_GT(info["disk"]["snapshots"]["overlayfs"]["bytes"].get<double>(), 500000) << *out;
+
+  // The text form says the same things.
+  auto text = berthd_->Berthctl({"info"});
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("Root:            " + berthd_->root()), std::string::npos) << *text;
+  EXPECT_NE(text->find("overlayfs"), std::string::npos) << *text;
 }
 
 TEST_F(MetricsE2eTest, HttpEndpointAnswersOnlyMetrics) {

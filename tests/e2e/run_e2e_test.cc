@@ -2,6 +2,7 @@
 // berth-runtime on a temp root/state, the busybox test image imported with berthctl, containers
 // run with berthctl through real shims and runc. Every case runs with Berth's own shim and with
 // containerd's containerd-shim-runc-v2 (--runtime io.containerd.runc.v2).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -44,6 +45,23 @@ void KillLeftovers(const std::string& state) {
                     "grep -o ' " + state +
                         "[^ ]*' /proc/self/mountinfo | sort -r | "
                         "xargs -r -n1 umount -l"});
+}
+
+// The text of a file, "" while it cannot be read.
+std::string FileText(const std::string& path) {
+  auto text = ReadFile(path);
+  return text.ok() ? *text : std::string();
+}
+
+// The exit of `child` within `timeout`; nullopt if it still runs (its owner kills it later).
+std::optional<ExitStatus> WaitFor(ChildProcess& child, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto exit = child.TryWait();
+    if (!exit.ok() || exit->has_value()) return exit.ok() ? **exit : std::optional<ExitStatus>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
 }
 
 struct Outcome {
@@ -91,10 +109,23 @@ class RunE2eTest : public ::testing::TestWithParam<std::string> {
     // `runc --root <state>/runc list` above recreates the state dir berthd_ removed.
     std::error_code ignored;
     std::filesystem::remove_all(std::filesystem::path(state).parent_path(), ignored);
+    // Containers a failed test left running (their shims are gone, so nothing above reaches
+    // them; they live on, reparented to init): every process in this test's own cgroups is
+    // one of them. Thawed first, as a frozen process cannot die.
+    std::string dirs = "/sys/fs/cgroup" + cgroup_parent + " /sys/fs/cgroup/*" + cgroup_parent;
+    (void)RunCapture(
+        {"sh", "-c",
+         "for d in " + dirs +
+             "; do [ -d \"$d\" ] || continue; "
+             "find \"$d\" -name freezer.state -exec sh -c "
+             "'echo THAWED > \"$1\"' sh {} \\; ; "
+             "for i in 1 2 3 4 5 6 7 8 9 10; do "
+             "procs=$(find \"$d\" -name cgroup.procs -exec cat {} +); "
+             "[ -z \"$procs\" ] && break; kill -9 $procs; sleep 0.1; done; done; true"});
     // The (now empty) cgroup directories of this test, deepest first, in every hierarchy.
     (void)RunCapture({"sh", "-c",
-                      "for d in /sys/fs/cgroup" + cgroup_parent + " /sys/fs/cgroup/*" +
-                          cgroup_parent + "; do [ -d \"$d\" ] && find \"$d\" -depth -type d " +
+                      "for d in " + dirs +
+                          "; do [ -d \"$d\" ] && find \"$d\" -depth -type d "
                           "-exec rmdir {} + ; done; true"});
   }
   // Added to berthd's config by suites that need settings of their own.
@@ -105,24 +136,34 @@ class RunE2eTest : public ::testing::TestWithParam<std::string> {
 
   // berthctl with --state and `args`; exit code and stdout+stderr.
   Outcome Ctl(std::vector<std::string> args, std::chrono::seconds timeout = 60s) {
+    return Shell(CtlArgv(std::move(args)), timeout);
+  }
+  std::vector<std::string> CtlArgv(std::vector<std::string> args) const {
     std::vector<std::string> argv = {BuildPath("cli/berthctl"), "--state", berthd_->state()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return Shell(argv, timeout);
+    return argv;
   }
   // `berthctl run --runtime <param> ...`, in this test's own cgroup parent (two tests running
   // at once must never share, and so freeze or count, each other's cgroups).
-  Outcome RunCtr(std::vector<std::string> flags, std::vector<std::string> command) {
+  Outcome RunCtr(std::vector<std::string> flags, std::vector<std::string> command,
+                 std::string_view input = {}) {
+    return Shell(CtlArgv(RunArgs(std::move(flags), std::move(command))), 60s, input);
+  }
+  std::vector<std::string> RunArgs(std::vector<std::string> flags,
+                                   std::vector<std::string> command) const {
     std::vector<std::string> args = {"run", "--runtime", GetParam(), "--cgroup-parent",
                                      CgroupParent()};
     args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), command.begin(), command.end());
-    return Ctl(args);
+    return args;
   }
-  static Outcome Shell(const std::vector<std::string>& argv, std::chrono::seconds timeout = 60s) {
+  // `input` is fed to the command's stdin (empty: /dev/null).
+  static Outcome Shell(const std::vector<std::string>& argv, std::chrono::seconds timeout = 60s,
+                       std::string_view input = {}) {
     SpawnOptions options;
     options.argv = {"sh", "-c", "\"$@\" 2>&1; echo \"rc=$?\"", "sh"};
     options.argv.insert(options.argv.end(), argv.begin(), argv.end());
-    auto out = RunCapture(options, {}, timeout);
+    auto out = RunCapture(options, input, timeout);
     Outcome o;
     if (!out.ok()) {
       o.out = out.status().ToString();
@@ -247,6 +288,26 @@ TEST_P(RunE2eTest, TtyThroughARealPty) {
   EXPECT_NE(r.out.find("17 91"), std::string::npos) << r.out;
 }
 
+// The terminal is resized while the container runs: stty changes the window size of script's
+// pty, the kernel sends SIGWINCH to berthctl (in the terminal's foreground process group), and
+// berthctl forwards the new size (ResizePty) to the container's pty. (The background stty names
+// /dev/tty: a background job of a non-interactive shell has /dev/null as its stdin.)
+TEST_P(RunE2eTest, TtyResizeWhileRunningIsForwarded) {
+  std::string cmd = BuildPath("cli/berthctl") + " --state " + berthd_->state() +
+                    " run --rm -t --runtime " + GetParam() + " --cgroup-parent " + CgroupParent() +
+                    " " + kImage +
+                    " tty2 sh -c 'stty size; i=0; while [ \"$(stty size)\" = \"17 91\" ] && "
+                    "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size'";
+  auto r =
+      Shell({"script", "-qec",
+             "stty cols 91 rows 17; (sleep 2; stty cols 50 rows 20 </dev/tty) & " + cmd + "; wait",
+             "/dev/null"});
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("17 91"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("20 50"), std::string::npos) << r.out;
+  EXPECT_TRUE(NoLeftovers("tty2"));
+}
+
 TEST_P(RunE2eTest, DetachedLogsExecPauseKill) {
   auto started = RunCtr({"-d"}, {kImage, "bg", "sh", "-c", "echo started; sleep 1000"});
   ASSERT_EQ(started.code, 0) << started.out;
@@ -285,6 +346,224 @@ TEST_P(RunE2eTest, DetachedLogsExecPauseKill) {
   EXPECT_TRUE(NoLeftovers("bg2"));
   EXPECT_FALSE(HasSnapshot("bg2"));
   EXPECT_NE(Ctl({"container", "info", "bg2"}).code, 0);
+  EXPECT_TRUE(Tasks().empty());
+}
+
+// --env-file, --env, --label and --name go through berthctl run into the container's
+// environment and its record: a later --env overrides the file, --name becomes io.berth/name.
+TEST_P(RunE2eTest, EnvFileLabelsAndNameReachTheContainer) {
+  auto env_dir = TempDir::Create("b-e2e-env");
+  ASSERT_TRUE(env_dir.ok());
+  std::string env_file = env_dir->Join("app.env");
+  ASSERT_TRUE(WriteFileAtomic(env_file,
+                              "# settings of the app\n"
+                              "FROM_FILE=one two\n"
+                              "  OVERRIDDEN=from-file\n"
+                              "\n"
+                              "EMPTY=\n")
+                  .ok());
+  // No --rm: the record must outlive the task to be inspected.
+  auto r = RunCtr({"--env-file", env_file, "--env", "OVERRIDDEN=from-flag", "--label", "tier=web",
+                   "--label", "team=core=infra", "--name", "frontend"},
+                  {kImage, "labeled", "env"});
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::vector<std::string> env;
+  for (std::string line; std::getline(lines, line);) env.push_back(line);
+  auto has = [&](const std::string& entry) {
+    return std::find(env.begin(), env.end(), entry) != env.end();
+  };
+  EXPECT_TRUE(has("FROM_FILE=one two")) << r.out;
+  EXPECT_TRUE(has("OVERRIDDEN=from-flag")) << r.out;
+  EXPECT_FALSE(has("OVERRIDDEN=from-file")) << r.out;
+  EXPECT_TRUE(has("EMPTY=")) << r.out;
+  EXPECT_TRUE(std::none_of(env.begin(), env.end(),
+                           [](const std::string& e) { return e.find("settings") != e.npos; }))
+      << "the comment line became a variable:\n"
+      << r.out;
+
+  auto info = Ctl({"container", "info", "labeled"});
+  ASSERT_EQ(info.code, 0) << info.out;
+  json record = json::parse(info.out, nullptr, false);
+  ASSERT_TRUE(record.is_object()) << info.out;
+  EXPECT_EQ(record["labels"],
+            (json{{"tier", "web"}, {"team", "core=infra"}, {"io.berth/name", "frontend"}}))
+      << info.out;
+  auto by_label = Ctl({"container", "ls", "-q", "labels.tier==web"});
+  EXPECT_EQ(by_label.out, "labeled\n");
+  EXPECT_EQ(Ctl({"rm", "labeled"}).code, 0);
+
+  // A label without "=" and an unreadable env file are refused before anything is created.
+  auto bad_label = RunCtr({"--rm", "--label", "novalue"}, {kImage, "badlabel", "true"});
+  EXPECT_NE(bad_label.code, 0);
+  EXPECT_NE(bad_label.out.find("novalue"), std::string::npos) << bad_label.out;
+  auto missing_file =
+      RunCtr({"--rm", "--env-file", env_dir->Join("missing.env")}, {kImage, "badenv", "true"});
+  EXPECT_NE(missing_file.code, 0);
+  EXPECT_NE(missing_file.out.find("missing.env"), std::string::npos) << missing_file.out;
+  EXPECT_FALSE(HasSnapshot("badlabel"));
+  EXPECT_FALSE(HasSnapshot("badenv"));
+  EXPECT_TRUE(NoLeftovers("labeled"));
+}
+
+// container create, then the task's life through `berthctl task`: start in the foreground
+// (output and exit code), start -d, metrics, attach (follows the log until the exit and
+// returns its code), rm of a stopped task, rm refused for a running one unless -f.
+TEST_P(RunE2eTest, TaskStartMetricsAttachRm) {
+  auto create = [&](const std::string& id, std::vector<std::string> command) {
+    std::vector<std::string> args = {"container",       "create",       "--runtime", GetParam(),
+                                     "--cgroup-parent", CgroupParent(), kImage,      id};
+    args.insert(args.end(), command.begin(), command.end());
+    return Ctl(args);
+  };
+  ASSERT_EQ(create("fg", {"sh", "-c", "echo from-start; exit 6"}).code, 0);
+  EXPECT_TRUE(Task("fg").is_null());  // create makes no task
+  auto fg = Ctl({"task", "start", "fg"});
+  EXPECT_EQ(fg.code, 6) << fg.out;
+  EXPECT_EQ(fg.out, "from-start\n");
+  EXPECT_EQ(Task("fg").value("status", ""), "STOPPED");
+  EXPECT_EQ(Task("fg").value("exit_status", 0), 6);
+  auto removed = Ctl({"task", "rm", "fg"});
+  EXPECT_EQ(removed.code, 0) << removed.out;
+  EXPECT_EQ(removed.out, "fg: exit status 6\n");
+  EXPECT_TRUE(Task("fg").is_null());
+  EXPECT_TRUE(HasSnapshot("fg"));  // task rm leaves the container and its snapshot
+  EXPECT_EQ(Ctl({"container", "info", "fg"}).code, 0);
+  EXPECT_EQ(Ctl({"rm", "fg"}).code, 0);
+  EXPECT_FALSE(HasSnapshot("fg"));
+
+  ASSERT_EQ(create("bg", {"sh", "-c",
+                          "trap 'echo bye; exit 9' TERM; echo begin; "
+                          "while true; do sleep 0.1; done"})
+                .code,
+            0);
+  auto started = Ctl({"task", "start", "-d", "bg"});
+  ASSERT_EQ(started.code, 0) << started.out;
+  EXPECT_EQ(started.out, "bg\n");
+  EXPECT_EQ(Task("bg").value("status", ""), "RUNNING");
+
+  auto metrics = Ctl({"task", "metrics", "bg"});
+  ASSERT_EQ(metrics.code, 0) << metrics.out;
+  json stats = json::parse(metrics.out, nullptr, false);
+  ASSERT_TRUE(stats.is_object()) << metrics.out;
+  // sh and its sleep, and the memory they use, counted in the task's cgroup.
+  // proto3's JSON mapping prints 64-bit counters as strings.
+  json pids = stats["pids"]["current"];
+  uint64_t pid_count = pids.is_string()   ? std::stoull(pids.get<std::string>())
+                       : pids.is_number() ? pids.get<uint64_t>()
+                                          : 0;
+  EXPECT_GE(pid_count, 1u) << metrics.out;
+  EXPECT_TRUE(stats.contains("memory")) << metrics.out;
+  EXPECT_NE(Ctl({"task", "metrics", "nosuchtask"}).code, 0);
+
+  // attach in the background: it must keep following until the task exits.
+  auto out_dir = TempDir::Create("b-e2e-attach");
+  ASSERT_TRUE(out_dir.ok());
+  std::string attach_out = out_dir->Join("out");
+  UniqueFd out_fd(::open(attach_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(out_fd.valid());
+  SpawnOptions attach_options;
+  attach_options.argv = CtlArgv({"task", "attach", "bg"});
+  attach_options.stdin_fd = SpawnOptions::kDevNull;
+  attach_options.stdout_fd = out_fd.get();
+  attach_options.stderr_fd = out_fd.get();
+  auto attach = ChildProcess::Spawn(attach_options);
+  ASSERT_TRUE(attach.ok()) << attach.status().ToString();
+  std::string attached;
+  for (int i = 0; i < 100 && attached.find("begin\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    attached = FileText(attach_out);
+  }
+  EXPECT_EQ(attached, "begin\n");
+  std::this_thread::sleep_for(300ms);
+  auto still = attach->TryWait();
+  ASSERT_TRUE(still.ok());
+  EXPECT_FALSE(still->has_value()) << "attach returned while the task runs";
+
+  auto refused = Ctl({"task", "rm", "bg"});  // running: needs -f
+  EXPECT_NE(refused.code, 0) << refused.out;
+  EXPECT_EQ(Task("bg").value("status", ""), "RUNNING");
+
+  EXPECT_EQ(Ctl({"task", "kill", "bg"}).code, 0);  // SIGTERM: the trap exits 9
+  auto attach_exit = WaitFor(*attach, 20s);
+  ASSERT_TRUE(attach_exit.has_value()) << "attach did not return after the exit";
+  EXPECT_EQ(attach_exit->ShellCode(), 9);
+  EXPECT_EQ(FileText(attach_out), "begin\nbye\n");
+  auto bg_rm = Ctl({"task", "rm", "bg"});
+  EXPECT_EQ(bg_rm.code, 0) << bg_rm.out;
+  EXPECT_EQ(bg_rm.out, "bg: exit status 9\n");
+  EXPECT_EQ(Ctl({"rm", "bg"}).code, 0);
+
+  ASSERT_EQ(create("forced", {"sleep", "1000"}).code, 0);
+  ASSERT_EQ(Ctl({"task", "start", "-d", "forced"}).code, 0);
+  auto forced = Ctl({"task", "rm", "-f", "forced"});
+  EXPECT_EQ(forced.code, 0) << forced.out;
+  EXPECT_EQ(forced.out, "forced: exit status 137\n");
+  EXPECT_TRUE(Task("forced").is_null());
+  EXPECT_TRUE(NoLeftovers("forced"));
+  EXPECT_EQ(Ctl({"rm", "forced"}).code, 0);
+  EXPECT_TRUE(Tasks().empty());
+  EXPECT_FALSE(HasSnapshot("forced"));
+}
+
+// run -i: piped stdin reaches the container, and its end closes the container's stdin (CloseIO),
+// so `cat` finishes. Without -i the container reads nothing of it.
+TEST_P(RunE2eTest, InteractiveStdinIsClosedAtItsEnd) {
+  auto piped = RunCtr({"--rm", "-i"}, {kImage, "in1", "sh", "-c", "cat; echo eof-seen; exit 5"},
+                      "hi\nthere\n");
+  EXPECT_EQ(piped.code, 5) << piped.out;
+  EXPECT_EQ(piped.out, "hi\nthere\neof-seen\n");
+  // Nothing piped: the end comes at once.
+  auto empty = RunCtr({"--rm", "-i"}, {kImage, "in2", "sh", "-c", "cat; echo eof-seen"});
+  EXPECT_EQ(empty.code, 0) << empty.out;
+  EXPECT_EQ(empty.out, "eof-seen\n");
+  auto detached_stdin = RunCtr({"--rm"}, {kImage, "in3", "sh", "-c", "cat; echo done"}, "hi\n");
+  EXPECT_EQ(detached_stdin.code, 0) << detached_stdin.out;
+  EXPECT_EQ(detached_stdin.out, "done\n");
+  EXPECT_TRUE(NoLeftovers("in1"));
+  EXPECT_TRUE(Tasks().empty());
+}
+
+// SIGTERM and SIGINT sent to a foreground `berthctl run` reach the container: its traps print
+// and exit with their own codes, which berthctl returns.
+TEST_P(RunE2eTest, SignalsToForegroundRunReachTheContainer) {
+  auto out_dir = TempDir::Create("b-e2e-sig");
+  ASSERT_TRUE(out_dir.ok());
+  struct Case {
+    int signo;
+    const char* trap_name;
+    int code;
+  };
+  for (Case c : {Case{SIGTERM, "TERM", 42}, Case{SIGINT, "INT", 43}}) {
+    SCOPED_TRACE(c.trap_name);
+    std::string id = std::string("sig") + c.trap_name;
+    std::string out_path = out_dir->Join(id);
+    UniqueFd out_fd(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_TRUE(out_fd.valid());
+    SpawnOptions options;
+    options.argv =
+        CtlArgv(RunArgs({"--rm"}, {kImage, id, "sh", "-c",
+                                   std::string("trap 'echo got-") + c.trap_name + "; exit " +
+                                       std::to_string(c.code) + "' " + c.trap_name +
+                                       "; echo ready; while true; do sleep 0.1; done"}));
+    options.stdin_fd = SpawnOptions::kDevNull;
+    options.stdout_fd = out_fd.get();
+    options.stderr_fd = out_fd.get();
+    auto run = ChildProcess::Spawn(options);
+    ASSERT_TRUE(run.ok()) << run.status().ToString();
+    // "ready" is printed by the started container: berthctl forwards signals from then on.
+    for (int i = 0; i < 200 && FileText(out_path).find("ready") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(FileText(out_path), "ready\n");
+    ASSERT_EQ(::kill(run->pid(), c.signo), 0);
+    auto exit = WaitFor(*run, 20s);
+    ASSERT_TRUE(exit.has_value()) << "berthctl run still runs: the signal was not forwarded";
+    EXPECT_EQ(exit->signal, 0) << "berthctl itself died of the signal";
+    EXPECT_EQ(exit->code, c.code) << FileText(out_path);
+    EXPECT_EQ(FileText(out_path), std::string("ready\ngot-") + c.trap_name + "\n");
+    EXPECT_TRUE(NoLeftovers(id));
+  }
   EXPECT_TRUE(Tasks().empty());
 }
 
@@ -382,6 +661,71 @@ TEST_P(RunE2eTest, SurvivesDaemonCrashes) {
     EXPECT_NE(events.out.find("\"exit_status\":" + std::to_string(10 + i), at), std::string::npos)
         << events.out;
   }
+}
+
+// Only berthd is killed (-9); berth-runtime and the other services outlive it, and containers
+// exit meanwhile. The restarted berthd adopts the same berth-runtime, which reports every exit
+// status, and the exits reach berthd's event log once it is back.
+TEST_P(RunE2eTest, ExitsWhileOnlyBerthdIsDownAreKept) {
+  auto flag_dir = TempDir::Create("b-e2e-flag");
+  ASSERT_TRUE(flag_dir.ok());
+  std::string mount = "type=bind,src=" + flag_dir->path() + ",dst=/flag,options=rbind:ro";
+  std::vector<pid_t> exiting;
+  for (int i = 0; i < 3; ++i) {
+    std::string id = "d" + std::to_string(i);
+    std::string wait_then_exit =
+        "until [ -e /flag/go ]; do sleep 0.05; done; exit " + std::to_string(20 + i);
+    auto r = RunCtr({"-d", "--mount", mount}, {kImage, id, "sh", "-c", wait_then_exit});
+    ASSERT_EQ(r.code, 0) << r.out;
+    json t = Task(id);
+    ASSERT_EQ(t.value("status", ""), "RUNNING") << t.dump();
+    exiting.push_back(t.value("pid", 0));
+  }
+  auto runtime = berthd_->FindService("runtime");
+  ASSERT_TRUE(runtime.ok());
+  pid_t runtime_pid = static_cast<pid_t>(runtime->pid());
+  berthd_->Kill9();
+  ASSERT_TRUE(WriteFileAtomic(flag_dir->Join("go"), "").ok());
+  for (pid_t pid : exiting) {
+    for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_NE(::kill(pid, 0), 0) << "pid " << pid << " still runs";
+  }
+  EXPECT_EQ(::kill(runtime_pid, 0), 0) << "berth-runtime died with berthd";
+  ASSERT_TRUE(berthd_->Start().ok());
+  ASSERT_TRUE(berthd_->WaitRunning("runtime", 20s).ok());
+  auto adopted = berthd_->FindService("runtime");
+  ASSERT_TRUE(adopted.ok());
+  EXPECT_EQ(static_cast<pid_t>(adopted->pid()), runtime_pid);  // not a new berth-runtime
+  for (int i = 0; i < 3; ++i) {
+    std::string id = "d" + std::to_string(i);
+    json t = Task(id);
+    EXPECT_EQ(t.value("status", ""), "STOPPED") << t.dump();
+    EXPECT_EQ(t.value("exit_status", 0), 20 + i) << t.dump();
+  }
+  auto exit_event = [](int i) {
+    return "\"container_id\":\"d" + std::to_string(i) + "\",\"id\":\"d" + std::to_string(i) +
+           "\",\"pid\":";
+  };
+  Outcome events;
+  for (int round = 0; round < 8; ++round) {
+    events = Shell({"timeout", "2", BuildPath("cli/berthctl"), "--state", berthd_->state(),
+                    "events", "--since", "0", "--topic", "/tasks/exit"});
+    bool all = true;
+    for (int i = 0; i < 3; ++i) all = all && events.out.find(exit_event(i)) != std::string::npos;
+    if (all) break;
+  }
+  for (int i = 0; i < 3; ++i) {
+    size_t at = events.out.find(exit_event(i));
+    ASSERT_NE(at, std::string::npos) << i << "\n" << events.out;
+    EXPECT_NE(events.out.find("\"exit_status\":" + std::to_string(20 + i), at), std::string::npos)
+        << events.out;
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto rm = Ctl({"rm", "d" + std::to_string(i)});
+    EXPECT_EQ(rm.code, 0) << rm.out;
+  }
+  EXPECT_TRUE(NoLeftovers("d2"));
+  EXPECT_TRUE(Tasks().empty());
 }
 
 // Detached logs rotated by berth-shim ([runtime] log_max_size = 4k, log_max_files = 2). With

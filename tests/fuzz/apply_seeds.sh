@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes seed layers for apply_fuzz into DIR: small archives made by GNU tar (ustar, gnu and pax
 # formats) with directories, files, symlinks, hardlinks, a fifo, whiteouts, pax xattrs, plus
-# gzip and zstd variants. Each seed starts with apply_fuzz's mode byte (see apply_fuzz.cc).
+# gzip and zstd variants, and a directory-to-symlink swap. Each seed starts with apply_fuzz's mode byte (see apply_fuzz.cc).
 # Usage: tests/fuzz/apply_seeds.sh DIR
 set -euo pipefail
 out=${1:?usage: apply_seeds.sh DIR}
@@ -33,4 +33,16 @@ for format in ustar gnu posix; do
     seed 6 "$work/$format.tar.zst"
   fi
 done
+# A directory swapped for a symlink that points out of the root, then a file written "into" the
+# directory (the CVE-2025-47290 shape, ../shared/reference/security.md): the fuzzer mutates
+# from a layer that already holds the attack.
+mkdir -p "$work/swap1/d" "$work/swap2" "$work/swap3/d"
+ln -s ../../../.. "$work/swap2/d"
+echo escaped >"$work/swap3/d/x"
+tar -cf "$work/swap.tar" -C "$work/swap1" d
+tar -rf "$work/swap.tar" -C "$work/swap2" d
+tar -rf "$work/swap.tar" -C "$work/swap3" d/x
+seed 2 "$work/swap.tar"
+gzip -c "$work/swap.tar" >"$work/swap.tar.gz"
+seed 4 "$work/swap.tar.gz"
 echo "wrote $n seeds to $out"

@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <thread>
 
+#include "berth/metadata/v1/leases.berth.h"
 #include "common/fs.h"
 
 namespace berth::integration {
@@ -103,6 +105,80 @@ Result<ExitStatus> ContentServiceHarness::Terminate(std::chrono::milliseconds ti
   }
   (void)Kill9();
   return Status(Code::kDeadlineExceeded, "berth-content did not stop on SIGTERM");
+}
+
+namespace mv1 = ::berth::metadata::v1;
+
+class FakeLeasedIngests::Service : public mv1::LeasesService {
+ public:
+  explicit Service(FakeLeasedIngests& fake) : fake_(fake) {}
+  void Create(const mv1::CreateLeaseRequest&, ipc::Reply<mv1::CreateLeaseResponse> r) override {
+    r.Fail(Unimplemented());
+  }
+  void Delete(const mv1::DeleteLeaseRequest&, ipc::Reply<mv1::DeleteLeaseResponse> r) override {
+    r.Fail(Unimplemented());
+  }
+  void List(const mv1::ListLeasesRequest&, ipc::Reply<mv1::ListLeasesResponse> r) override {
+    r.Fail(Unimplemented());
+  }
+  void AddResource(const mv1::AddLeaseResourceRequest&,
+                   ipc::Reply<mv1::AddLeaseResourceResponse> r) override {
+    r.Fail(Unimplemented());
+  }
+  void DeleteResource(const mv1::DeleteLeaseResourceRequest&,
+                      ipc::Reply<mv1::DeleteLeaseResourceResponse> r) override {
+    r.Fail(Unimplemented());
+  }
+  void ListResources(const mv1::ListLeaseResourcesRequest&,
+                     ipc::Reply<mv1::ListLeaseResourcesResponse> r) override {
+    r.Fail(Unimplemented());
+  }
+  void ListLeasedIngests(const mv1::ListLeasedIngestsRequest&,
+                         ipc::ServerWriter<mv1::ListLeasedIngestsResponse> writer) override {
+    mv1::ListLeasedIngestsResponse response;
+    {
+      std::lock_guard lock(fake_.mutex_);
+      for (const auto& ref : fake_.leased_) response.add_refs(ref);
+    }
+    ++fake_.asked_;
+    writer.Send(response);
+    writer.Close();
+  }
+
+ private:
+  static Status Unimplemented() { return Status(Code::kUnimplemented, "fake"); }
+  FakeLeasedIngests& fake_;
+};
+
+FakeLeasedIngests::FakeLeasedIngests(std::string socket) : socket_(std::move(socket)) {}
+
+FakeLeasedIngests::~FakeLeasedIngests() {
+  if (!loop_) return;
+  std::promise<void> closed;
+  loop_->Post([this, &closed] {
+    server_.reset();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  loop_.reset();
+}
+
+Status FakeLeasedIngests::Listen() {
+  loop_ = std::make_unique<ipc::EventLoop>();
+  loop_->StartThread();
+  service_ = std::make_unique<Service>(*this);
+  std::promise<Status> listening;
+  loop_->Post([this, &listening] {
+    server_ = std::make_unique<ipc::Server>(*loop_);
+    service_->RegisterWith(*server_);
+    listening.set_value(server_->Listen(socket_));
+  });
+  return listening.get_future().get();
+}
+
+void FakeLeasedIngests::SetLeased(std::set<std::string> refs) {
+  std::lock_guard lock(mutex_);
+  leased_ = std::move(refs);
 }
 
 }  // namespace berth::integration

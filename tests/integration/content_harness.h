@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +17,8 @@
 #include "common/process.h"
 #include "common/temp_dir.h"
 #include "ipc/client.h"
+#include "ipc/event_loop.h"
+#include "ipc/server.h"
 #include "services/content/content_test_util.h"
 #include "services/content/proxy.h"
 
@@ -78,6 +82,28 @@ class ContentServiceHarness {
   ChildProcess process_;
   std::unique_ptr<ipc::Client> client_;
   std::unique_ptr<content::Proxy> proxy_;
+};
+
+// Stands in for berth-metadata where berth-content asks it which ingests leases hold: a Leases
+// service on `socket` (its own loop thread) whose ListLeasedIngests answers `leased()`; every
+// other method is UNIMPLEMENTED. Counts the questions.
+class FakeLeasedIngests {
+ public:
+  explicit FakeLeasedIngests(std::string socket);
+  ~FakeLeasedIngests();
+  Status Listen();  // serves from now on
+  void SetLeased(std::set<std::string> refs);
+  uint64_t asked() const { return asked_; }
+
+ private:
+  class Service;
+  std::string socket_;
+  std::unique_ptr<ipc::EventLoop> loop_;
+  std::unique_ptr<ipc::Server> server_;
+  std::unique_ptr<Service> service_;
+  std::mutex mutex_;
+  std::set<std::string> leased_;
+  std::atomic<uint64_t> asked_{0};
 };
 
 }  // namespace berth::integration

@@ -1,6 +1,7 @@
 // berth-content as a process: kill -9 in the middle of a 200 MB ingest, restart, resume from the
 // reported offset; no partial blob is ever visible under blobs/. Also the --ingest-expiry flag
-// and a clean SIGTERM.
+// (--metadata-socket none: no leases; with a metadata service, ingests leases hold are kept and
+// nothing is removed while it cannot be asked) and a clean SIGTERM.
 //
 // Here the test restarts berth-content itself (it plays berthd's part);
 // content_supervised_test.cc does the same under berthd.
@@ -94,7 +95,7 @@ TEST(ContentServiceTest, KillDuringIngestThenResumeFromReportedOffset) {
 
 TEST(ContentServiceTest, IngestExpiryFlagRemovesStaleIngestsAtStart) {
   ContentServiceHarness service;
-  ASSERT_TRUE(service.Start({"--ingest-expiry", "1h"}).ok());
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "1h", "--metadata-socket", "none"}).ok());
   for (const char* ref : {"stale", "fresh"}) {
     auto writer = service.proxy().OpenWriter({.ref = ref});
     ASSERT_TRUE(writer.ok()) << writer.status().ToString();
@@ -109,7 +110,7 @@ TEST(ContentServiceTest, IngestExpiryFlagRemovesStaleIngestsAtStart) {
   timespec times[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, ingest.c_str(), times, 0), 0);
 
-  ASSERT_TRUE(service.Start({"--ingest-expiry", "1h"}).ok());
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "1h", "--metadata-socket", "none"}).ok());
   // Expiry runs on the threadpool right after the start: give it a moment.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (service.proxy().GetStatus("stale").ok() && std::chrono::steady_clock::now() < deadline) {
@@ -123,7 +124,7 @@ TEST(ContentServiceTest, IngestExpiryFlagRemovesStaleIngestsAtStart) {
 
 TEST(ContentServiceTest, IngestExpiryRunsWhileServing) {
   ContentServiceHarness service;
-  ASSERT_TRUE(service.Start({"--ingest-expiry", "3s"}).ok());
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "3s", "--metadata-socket", "none"}).ok());
   {
     auto writer = service.proxy().OpenWriter({.ref = "abandoned"});
     ASSERT_TRUE(writer.ok()) << writer.status().ToString();
@@ -147,6 +148,50 @@ TEST(ContentServiceTest, IngestExpiryRunsWhileServing) {
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   EXPECT_EQ(held->offset, 4u);
   ASSERT_TRUE((*holder)->Commit(4, DigestBytes("held").value()).ok());
+}
+
+// Ingest expiry asks <state>/metadata.sock which ingests leases hold. Unanswered, it removes
+// nothing; answered, it keeps what the answer names until a later answer leaves it out.
+TEST(ContentServiceTest, IngestExpiryKeepsLeasedIngestsAndAllWhenItCannotAsk) {
+  ContentServiceHarness service;
+  ASSERT_TRUE(service.Start({"--ingest-expiry", "2s"}).ok());  // checks every 1 s
+  for (const char* ref : {"abandoned", "leased"}) {
+    auto writer = service.proxy().OpenWriter({.ref = ref});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    ASSERT_TRUE((*writer)->Write("partial").ok());
+  }
+  // No metadata service: both stay well past their age (runs at 1 s, 2 s, 3 s, ...).
+  std::this_thread::sleep_for(5s);
+  EXPECT_TRUE(service.proxy().GetStatus("abandoned").ok()) << "removed without asking";
+  EXPECT_TRUE(service.proxy().GetStatus("leased").ok()) << "removed without asking";
+
+  FakeLeasedIngests metadata(service.state() + "/metadata.sock");
+  metadata.SetLeased({"leased"});
+  ASSERT_TRUE(metadata.Listen().ok());
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (service.proxy().GetStatus("abandoned").ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(service.proxy().GetStatus("abandoned").status().code(), Code::kNotFound);
+  uint64_t asked = metadata.asked();
+  EXPECT_GE(asked, 1u);
+  // Two more runs, and the leased one is still there.
+  deadline = std::chrono::steady_clock::now() + 15s;
+  while (metadata.asked() < asked + 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(metadata.asked(), asked + 2);
+  auto leased = service.proxy().GetStatus("leased");
+  ASSERT_TRUE(leased.ok()) << leased.status().ToString();
+  EXPECT_EQ(leased->offset, 7u);
+
+  metadata.SetLeased({});  // the lease is gone
+  deadline = std::chrono::steady_clock::now() + 15s;
+  while (service.proxy().GetStatus("leased").ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(service.proxy().GetStatus("leased").status().code(), Code::kNotFound);
 }
 
 TEST(ContentServiceTest, BadExpiryFlagIsAUsageError) {

@@ -176,6 +176,10 @@ TEST_F(SupervisedContentTest, IngestExpiryComesFromBerthdsConfig) {
   timespec two_hours_ago[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, data.c_str(), two_hours_ago, 0), 0);
 
+  // berth-content asks berth-metadata which ingests leases hold before it expires any (and
+  // keeps all when it cannot ask): this berthd runs no berth-metadata, so a stand-in answers.
+  FakeLeasedIngests metadata(berthd_->ServiceSocket("metadata"));
+  ASSERT_TRUE(metadata.Listen().ok());
   // Expiry runs when berth-content starts (and every 30 minutes with this setting).
   KillContentAndWaitForRestart();
   auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -183,6 +187,7 @@ TEST_F(SupervisedContentTest, IngestExpiryComesFromBerthdsConfig) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(proxy_->GetStatus("idle-2h").status().code(), Code::kNotFound);
+  EXPECT_GE(metadata.asked(), 1u);
   auto fresh = proxy_->GetStatus("fresh");
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   EXPECT_EQ(fresh->offset, 7u);

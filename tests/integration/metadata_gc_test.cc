@@ -9,6 +9,7 @@
 #include "berth/metadata/v1/images.berth.h"
 #include "berth/metadata/v1/leases.berth.h"
 #include "common/digest.h"
+#include "common/fs.h"
 #include "ipc/client.h"
 #include "services/content/proxy.h"
 #include "services/metadata/test_util.h"
@@ -107,6 +108,32 @@ class GcIntegrationTest : public ::testing::Test {
     auto created = v1::ImagesClient(client).Create(create, Call());
     return created.ok() ? Status::Ok() : created.status();
   }
+  // Restarts berth-content with `--ingest-expiry 2s` (checked every second): it asks this
+  // berth-metadata which ingests leases hold before it expires any.
+  void RestartContentWithShortIngestExpiry() {
+    ASSERT_TRUE(content_->Terminate().ok()) << content_->LogTail();
+    auto binary = BuiltBinary("services/content/berth-content");
+    ASSERT_TRUE(binary.ok());
+    content_ = std::make_unique<ServiceProcess>(
+        *binary, "content", dirs_.root, dirs_.state,
+        std::vector<std::string>{"--berthd", "none", "--ingest-expiry", "2s"});
+    ASSERT_TRUE(content_->Start().ok()) << content_->LogTail();
+  }
+  // Leaves an ingest of `ref` with a few bytes and no writer.
+  void AbandonIngest(const std::string& ref) {
+    auto writer = blobs_->OpenWriter({.ref = ref});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    ASSERT_TRUE((*writer)->Write("partial").ok());
+  }
+  bool HasIngest(const std::string& ref) { return blobs_->GetStatus(ref).ok(); }
+  // Waits up to 20 s for the ingest of `ref` to go; true when it went.
+  bool IngestGoes(const std::string& ref) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (HasIngest(ref) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return !HasIngest(ref);
+  }
   Result<v1::CollectResponse> Collect() {
     return v1::GCClient(*metadata_client_).Collect(v1::CollectRequest(), Call());
   }
@@ -173,7 +200,8 @@ TEST_F(GcIntegrationTest, ALeaseProtectsHalfWrittenContentAndSnapshots) {
   ASSERT_TRUE(snapshots_->Prepare("unpack-1", "", {}).ok());
   ASSERT_TRUE(Collect().ok());
   // The write in progress goes on across a collection. (Not the lease's doing: a collection never
-  // touches ingests. berth-content expires idle ones after --ingest-expiry, leased or not.)
+  // touches ingests. berth-content expires idle ones after --ingest-expiry unless a lease holds
+  // them: see ALeasedIngestOutlivesIngestExpiryUntilTheLeaseIsDeleted.)
   EXPECT_TRUE(blobs_->GetStatus("pull-layer").ok());
   ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(50000)).ok());
   ASSERT_TRUE((*writer)->Commit(data.size(), digest).ok());
@@ -191,6 +219,61 @@ TEST_F(GcIntegrationTest, ALeaseProtectsHalfWrittenContentAndSnapshots) {
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   EXPECT_FALSE(HasBlob(digest));
   EXPECT_FALSE(HasSnapshot("unpack-1"));
+}
+
+// containerd keeps an ingest a lease holds however long it stays idle; so does berth-content's
+// ingest expiry, which asks berth-metadata (Leases.ListLeasedIngests) before removing any.
+TEST_F(GcIntegrationTest, ALeasedIngestOutlivesIngestExpiryUntilTheLeaseIsDeleted) {
+  RestartContentWithShortIngestExpiry();
+  v1::LeasesClient leases(*metadata_client_);
+  v1::CreateLeaseRequest lease;
+  lease.set_id("slow-pull");
+  ASSERT_TRUE(leases.Create(lease, Call()).ok());
+  v1::AddLeaseResourceRequest add;
+  add.set_id("slow-pull");
+  *add.mutable_resource() = MakeResource("ingests", "leased-layer");
+  ASSERT_TRUE(leases.AddResource(add, Call()).ok());
+  // A lease in another namespace holds one too: the content store's ingests are global.
+  ipc::CallOptions other = Call();
+  other.ns = "team-b";
+  lease.set_id("other-pull");
+  ASSERT_TRUE(leases.Create(lease, std::move(other)).ok());
+  add.set_id("other-pull");
+  *add.mutable_resource() = MakeResource("ingests", "other-layer");
+  other = Call();
+  other.ns = "team-b";
+  ASSERT_TRUE(leases.AddResource(add, std::move(other)).ok());
+
+  AbandonIngest("leased-layer");
+  AbandonIngest("other-layer");
+  AbandonIngest("idle-layer");
+  ASSERT_TRUE(IngestGoes("idle-layer")) << content_->LogTail();
+  // Idle for longer than the expiry age, and several more runs later, the leased ones remain.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(HasIngest("leased-layer")) << content_->LogTail();
+  EXPECT_TRUE(HasIngest("other-layer")) << content_->LogTail();
+
+  v1::DeleteLeaseRequest del;
+  del.set_id("slow-pull");  // not sync: the next expiry run notices by itself
+  ASSERT_TRUE(leases.Delete(del, Call()).ok());
+  EXPECT_TRUE(IngestGoes("leased-layer")) << content_->LogTail();
+  EXPECT_TRUE(HasIngest("other-layer"));
+}
+
+// Without berth-metadata's answer nothing can be proven unleased: expiry removes nothing, says
+// why in berth-content's log, and removes the stale ingest once berth-metadata answers again.
+TEST_F(GcIntegrationTest, IngestExpiryRemovesNothingWhileMetadataIsDown) {
+  RestartContentWithShortIngestExpiry();
+  metadata_->Kill9();
+  AbandonIngest("idle-layer");
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // 2 s old, several runs
+  EXPECT_TRUE(HasIngest("idle-layer"));
+  auto log = ReadFile(content_->log_path());
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("cannot tell which ingests leases hold"), std::string::npos) << *log;
+
+  ASSERT_TRUE(metadata_->Start().ok()) << metadata_->LogTail();
+  EXPECT_TRUE(IngestGoes("idle-layer")) << content_->LogTail();
 }
 
 TEST_F(GcIntegrationTest, AContainerProtectsItsSnapshot) {

@@ -125,7 +125,10 @@ TEST(SupervisorTest, KilledServiceIsBackWithinTwoSecondsAndTheRestartIsCounted) 
   EXPECT_LE(uptime, (NowUnixNanos() - started_at) / 1'000'000'000);
 }
 
-TEST(SupervisorTest, SigtermStopsEverythingAndLeavesNoProcessOrSocket) {
+// SIGTERM (systemd, kill) and SIGINT (Ctrl-C in a terminal) both stop berthd cleanly.
+class SupervisorStopSignalTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SupervisorStopSignalTest, StopsEverythingAndLeavesNoProcessOrSocket) {
   BerthdHarness berthd(WithTestService());
   ASSERT_TRUE(berthd.Start().ok());
   ASSERT_TRUE(berthd.WaitServing().ok());
@@ -137,7 +140,7 @@ TEST(SupervisorTest, SigtermStopsEverythingAndLeavesNoProcessOrSocket) {
   ASSERT_TRUE(Exists(berthd.ServiceSocket("testsvc")));
   ASSERT_TRUE(Exists(berthd.state() + "/services/testsvc.pid"));
 
-  auto exited = berthd.Terminate();
+  auto exited = berthd.Terminate(20s, GetParam());
   ASSERT_TRUE(exited.ok()) << exited.status().ToString();
   EXPECT_TRUE(exited->success()) << exited->ToString();
   EXPECT_TRUE(ProcessGone(berthd_pid));
@@ -147,6 +150,11 @@ TEST(SupervisorTest, SigtermStopsEverythingAndLeavesNoProcessOrSocket) {
   EXPECT_FALSE(Exists(berthd.ServiceSocket("testsvc")));
   EXPECT_FALSE(Exists(berthd.state() + "/services/testsvc.pid"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Signals, SupervisorStopSignalTest, ::testing::Values(SIGTERM, SIGINT),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(info.param == SIGTERM ? "SIGTERM" : "SIGINT");
+                         });
 
 TEST(SupervisorTest, ServicesStopInReverseOrder) {
   BerthdOptions options;
@@ -324,7 +332,8 @@ TEST(SupervisorTest, VersionFromRpcAndBerthctl) {
   ASSERT_TRUE(version.ok());
   EXPECT_FALSE(version->version().empty());
   EXPECT_EQ(static_cast<pid_t>(version->pid()), berthd.pid());
-  auto out = berthd.Berthctl({"version"});
+  // --address is containerd's name for the same directory as --state.
+  auto out = RunCapture({BuildPath("cli/berthctl"), "--address", berthd.state(), "version"});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_NE(out->find("Client:"), std::string::npos) << *out;
   EXPECT_NE(out->find("Server:"), std::string::npos) << *out;
@@ -343,6 +352,13 @@ TEST(SupervisorTest, BerthctlSaysInOneLineWhenBerthdIsNotRunning) {
   // What to do about it, not a hint about a service berthd would start.
   EXPECT_NE(message.find("systemctl start berth.target"), std::string::npos) << message;
   EXPECT_EQ(message.find("berthd starts it"), std::string::npos) << message;
+  // stderr alone: exactly one line, then the exit code.
+  auto stderr_only =
+      RunCapture({"sh", "-c", "\"$@\" 2>&1 >/dev/null; echo \"rc=$?\"", "sh",
+                  BuildPath("cli/berthctl"), "--state", berthd.state(), "services", "ls"});
+  ASSERT_TRUE(stderr_only.ok()) << stderr_only.status().ToString();
+  EXPECT_EQ(std::count(stderr_only->begin(), stderr_only->end(), '\n'), 2) << *stderr_only;
+  EXPECT_TRUE(stderr_only->ends_with("\nrc=1\n")) << *stderr_only;
 }
 
 TEST(SupervisorTest, ConfigDefaultPrintsACommentedConfig) {

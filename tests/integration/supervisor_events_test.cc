@@ -9,7 +9,9 @@
 #include <atomic>
 #include <csignal>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "berth/events/v1/events.berth.h"
@@ -181,6 +183,57 @@ TEST(SupervisorEventsTest, SubscribeFiltersByTopicAndNamespace) {
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << refused.status().ToString();
   auto unknown = Subscribe(events, {"topc==/x"});
   EXPECT_EQ(unknown.Recv(std::chrono::seconds(5)).status().code(), Code::kInvalidArgument);
+}
+
+// Parses the "case code=X ..." lines of `ttrpc-peer raw` into case -> code.
+std::map<std::string, std::string> PeerCaseCodes(const std::string& out) {
+  std::map<std::string, std::string> codes;
+  static const std::regex line_re(R"(^(\S+) .*code=(\S+))");
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, line_re)) codes[m[1]] = m[2];
+  }
+  return codes;
+}
+
+// containerd's own ttrpc-go client (tests/go/ttrpc-peer) against berthd's real Events/Forward
+// handler: malformed frames and requests get gRPC codes, a bad topic is refused, and berthd
+// goes on serving the same client.
+TEST(SupervisorEventsTest, TheGoTtrpcClientGetsErrorsFromBerthdAndBerthdKeepsServing) {
+  std::string peer = BuildPath("tests/go/ttrpc-peer");
+  ASSERT_EQ(::access(peer.c_str(), X_OK), 0)
+      << peer << ": build the berth_ttrpc_peer target (scripts/install-deps.sh installs Go)";
+  BerthdHarness berthd;
+  ASSERT_TRUE(berthd.Start().ok());
+  auto run_peer = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {peer, args[0], "--socket", berthd.socket()};
+    argv.insert(argv.end(), args.begin() + 1, args.end());
+    return RunCapture(argv, {}, 30s);
+  };
+  auto raw = run_peer({"raw", "--case", "all"});
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  std::map<std::string, std::string> expected = {
+      {"bad-envelope", "InvalidArgument"},  {"bad-payload", "InvalidArgument"},
+      {"empty-payload", "InvalidArgument"}, {"even-stream", "InvalidArgument"},
+      {"oversize", "ResourceExhausted"},    {"unknown-method", "Unimplemented"},
+      {"unknown-service", "Unimplemented"}, {"zero-length", "Unimplemented"},
+  };
+  EXPECT_EQ(PeerCaseCodes(*raw), expected) << *raw;
+
+  auto bad_topic = run_peer({"forward", "--topic", "no-slash", "--namespace", "default"});
+  ASSERT_FALSE(bad_topic.ok());
+  EXPECT_NE(bad_topic.status().message().find("code=InvalidArgument"), std::string::npos)
+      << bad_topic.status().message();
+
+  // Still serving: a valid Forward from the Go client is stored and replayed.
+  ev::EventsClient events(berthd.client());
+  auto forwarded = run_peer({"forward", "--topic", "/tasks/oom", "--namespace", "go-ns"});
+  ASSERT_TRUE(forwarded.ok()) << forwarded.status().ToString();
+  auto stream = Subscribe(events, {"topic==/tasks/oom"}, 0, /*replay_all=*/true);
+  auto got = Receive(stream, 1);
+  ASSERT_EQ(got.size(), 1u) << "the Go client's event was not stored";
+  EXPECT_EQ(got[0].namespace_(), "go-ns");
 }
 
 TEST(SupervisorEventsTest, MalformedInputIsInvalidArgumentAndBerthdKeepsServing) {

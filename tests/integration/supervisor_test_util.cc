@@ -124,15 +124,15 @@ Status BerthdHarness::Start(std::chrono::milliseconds timeout) {
   return Status::Ok();
 }
 
-Result<ExitStatus> BerthdHarness::Terminate(std::chrono::milliseconds timeout) {
-  BERTH_RETURN_IF_ERROR(berthd_.Kill(SIGTERM));
+Result<ExitStatus> BerthdHarness::Terminate(std::chrono::milliseconds timeout, int signal) {
+  BERTH_RETURN_IF_ERROR(berthd_.Kill(signal));
   auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     BERTH_ASSIGN_OR_RETURN(std::optional<ExitStatus> exited, berthd_.TryWait());
     if (exited) return *exited;
     std::this_thread::sleep_for(5ms);
   }
-  return Status(Code::kDeadlineExceeded, "berthd did not exit after SIGTERM");
+  return Error(Code::kDeadlineExceeded, "berthd did not exit after signal {}", signal);
 }
 
 void BerthdHarness::Kill9() {

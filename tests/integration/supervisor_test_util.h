@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <set>
@@ -56,8 +57,9 @@ class BerthdHarness {
 
   // Spawns berthd and waits until it answers Version.
   Status Start(std::chrono::milliseconds timeout = 10s);
-  // SIGTERM, then waits for berthd to exit; returns how it exited.
-  Result<ExitStatus> Terminate(std::chrono::milliseconds timeout = 20s);
+  // `signal` (SIGTERM or SIGINT stop berthd), then waits for berthd to exit; returns how it
+  // exited.
+  Result<ExitStatus> Terminate(std::chrono::milliseconds timeout = 20s, int signal = SIGTERM);
   // SIGKILL and reap (services keep running).
   void Kill9();
   pid_t pid() const { return berthd_.pid(); }
