@@ -308,6 +308,33 @@ TEST_P(RunE2eTest, TtyResizeWhileRunningIsForwarded) {
   EXPECT_TRUE(NoLeftovers("tty2"));
 }
 
+// `run -it` puts the caller's terminal in raw mode while the container runs (keys go to the
+// container unprocessed) and restores the exact settings when it ends. stty reads the terminal
+// of script(1) before, during (a background job) and after.
+TEST_P(RunE2eTest, InteractiveTtyRawModeIsRestoredOnExit) {
+  auto dir = TempDir::Create("b-e2e-raw");
+  ASSERT_TRUE(dir.ok());
+  std::string cmd = BuildPath("cli/berthctl") + " --state " + berthd_->state() +
+                    " run --rm -i -t --runtime " + GetParam() + " --cgroup-parent " +
+                    CgroupParent() + " " + kImage + " tty3 sh -c 'sleep 2; exit 0'";
+  std::string before = dir->Join("before"), during = dir->Join("during"),
+              after = dir->Join("after");
+  auto r = Shell({"script", "-qec",
+                  "stty sane; stty -g >" + before + "; (sleep 1; stty -a </dev/tty >" + during +
+                      ") & " + cmd + "; wait; stty -g >" + after,
+                  "/dev/null"});
+  EXPECT_EQ(r.code, 0) << r.out;
+  auto saved = ReadFile(before), restored = ReadFile(after), raw = ReadFile(during);
+  ASSERT_TRUE(saved.ok() && restored.ok() && raw.ok()) << r.out;
+  EXPECT_FALSE(saved->empty());
+  EXPECT_EQ(*restored, *saved);
+  // While it ran: no line editing, no echo, no signals from keys.
+  for (const char* flag : {"-icanon", "-echo ", "-isig"}) {
+    EXPECT_NE(raw->find(flag), std::string::npos) << flag << " in\n" << *raw;
+  }
+  EXPECT_TRUE(NoLeftovers("tty3"));
+}
+
 TEST_P(RunE2eTest, DetachedLogsExecPauseKill) {
   auto started = RunCtr({"-d"}, {kImage, "bg", "sh", "-c", "echo started; sleep 1000"});
   ASSERT_EQ(started.code, 0) << started.out;
